@@ -1,0 +1,273 @@
+"""Command line: thin commands over the same functions the site uses."""
+
+import functools
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from . import ingest, licenses, storage, workflow
+from .db import get_db
+from .errors import ConfigError, RepublisherError
+
+sources_cli = AppGroup("sources", help="Add, list and configure sources.")
+items_cli = AppGroup("items", help="List items and approve, reject or withdraw them.")
+
+
+def clear_errors(command):
+    """Turn expected errors into one line and a non-zero exit, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (RepublisherError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    return wrapper
+
+
+def emit_json(value) -> None:
+    """Print a value as JSON."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def pipeline_config() -> ingest.IngestConfig:
+    """The ingest configuration of the current app."""
+    return ingest.config_from_settings(current_app.config, current_app.config["LICENSE_POLICY"])
+
+
+@click.command("init")
+@clear_errors
+def init_command():
+    """Create or migrate the database (safe to run again)."""
+    applied = storage.migrate(get_db())
+    path = current_app.config["DATABASE"]
+    click.echo(f"Database {path}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+
+
+@sources_cli.command("add")
+@click.argument("url")
+@click.option("--name", help="Display name; defaults to the feed's title.")
+@click.option("--license", "license_id", help="SPDX id of the license the source states (e.g. CC-BY-4.0).")
+@click.option("--evidence", help="Where the license is stated: a URL or the quoted sentence.")
+@click.option("--auto-approve", is_flag=True, help="Publish allowed items without review.")
+@click.option("--interval", type=click.IntRange(min=300), help="Seconds between fetches.")
+@clear_errors
+def sources_add(url, name, license_id, evidence, auto_approve, interval):
+    """Add a source by its feed URL and print its id."""
+    check_feed_url(url)
+    if license_id:
+        license_id = require_license(license_id)
+        if not evidence:
+            raise click.UsageError("--license needs --evidence (a URL or the quoted statement)")
+    storage.migrate(get_db())
+    source = storage.add_source(get_db(), url, name=name, license=license_id, evidence=evidence,
+                                auto_approve=auto_approve, interval_seconds=interval)
+    click.echo(source["id"])
+
+
+def check_feed_url(url: str) -> None:
+    """Refuse anything but an absolute http(s) URL."""
+    if not url.lower().startswith(("http://", "https://")) or len(url.split("/")) < 3 or not url.split("/")[2]:
+        raise click.UsageError(f"not an http(s) feed URL: {url}")
+
+
+def require_license(license_id: str) -> str:
+    """A known SPDX id, or a usage error listing how to see them."""
+    known = licenses.get_license(license_id)
+    if not known:
+        raise click.UsageError(f"unknown license {license_id!r}; `republisher licenses` lists the known ids")
+    return known["id"]
+
+
+@sources_cli.command("set-license")
+@click.argument("source_id", type=int)
+@click.argument("license_id")
+@click.option("--evidence", required=True, help="Where the license is stated: a URL or the quoted sentence.")
+@clear_errors
+def sources_set_license(source_id, license_id, evidence):
+    """Set the license a source states on its website, with evidence."""
+    license_id = require_license(license_id)
+    source = storage.set_source_license(get_db(), source_id, license_id, evidence)
+    click.echo(f"source {source['id']}: license {source['license']} (new items follow it; earlier items keep theirs)")
+
+
+@sources_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
+def sources_list(as_json):
+    """List sources with their license, health and next fetch."""
+    rows = storage.list_sources(get_db())
+    if as_json:
+        emit_json([source_summary(row) for row in rows])
+        return
+    if not rows:
+        click.echo("No sources yet. Add one with `republisher sources add URL`.")
+    for row in rows:
+        health = "ok" if not row["last_error"] else f"error ({row['error_count']}x): {row['last_error']}"
+        click.echo(f"{row['id']:>4}  {row['name']}  [{row['license'] or 'license from feed'}]  "
+                   f"{health}  next fetch {row['next_fetch_at'] or 'now'}\n      {row['url']}")
+
+
+def source_summary(row: dict) -> dict:
+    """The public fields of a source for JSON output."""
+    keys = ("id", "name", "slug", "url", "site_url", "language", "license", "license_evidence", "auto_approve",
+            "last_success_at", "last_error", "last_error_at", "error_count", "next_fetch_at")
+    return {key: row.get(key) for key in keys}
+
+
+@click.command("fetch")
+@click.option("--source", "source_ids", type=int, multiple=True, help="Fetch this source (repeatable).")
+@click.option("--all", "fetch_all", is_flag=True, help="Fetch every source, due or not.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
+def fetch_command(source_ids, fetch_all, as_json):
+    """Fetch due sources (or the named ones, or all) and store new items."""
+    db = get_db()
+    storage.migrate(db)
+    if source_ids:
+        sources = [storage.get_source(db, source_id) for source_id in source_ids]
+    elif fetch_all:
+        sources = storage.list_sources(db)
+    else:
+        sources = storage.due_sources(db)
+    reports = run_fetch(sources, show_progress=not as_json and sys.stdout.isatty())
+    if as_json:
+        emit_json(reports)
+    else:
+        for report in reports:
+            click.echo(describe_report(report))
+        if not reports:
+            click.echo("No source is due.")
+    if reports and all(report["outcome"] == "error" for report in reports):
+        sys.exit(1)
+
+
+def run_fetch(sources: list[dict], show_progress: bool) -> list[dict]:
+    """Refresh sources, with a progress bar on a terminal."""
+    config = pipeline_config()
+    if not show_progress or len(sources) < 2:
+        return ingest.refresh_many(sources, config)
+    with click.progressbar(length=len(sources), label="Fetching", file=sys.stderr) as bar:
+        return ingest.refresh_many(sources, config, progress=lambda report: bar.update(1))
+
+
+def describe_report(report: dict) -> str:
+    """One line per source for people."""
+    head = f"[{report['source_id']}] {report['name']}: "
+    if report["outcome"] == "error":
+        return head + f"ERROR {report['error']}"
+    if report["outcome"] in ("not modified", "unchanged"):
+        return head + report["outcome"]
+    return head + (f"{report['new']} new, {report['updated']} updated, {report['unchanged']} unchanged, "
+                   f"{report['blocked']} blocked")
+
+
+@items_cli.command("list")
+@click.option("--status", type=click.Choice(workflow.STATUSES), help="Only items with this status.")
+@click.option("--source", "source_id", type=int, help="Only items of this source.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many items.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
+def items_list(status, source_id, limit, as_json):
+    """List items, newest first."""
+    rows = storage.list_items(get_db(), status=status, source_id=source_id, limit=limit)
+    if as_json:
+        emit_json([item_summary(row) for row in rows])
+        return
+    if not rows:
+        click.echo("No items.")
+    for row in rows:
+        reason = f" ({row['status_reason']})" if row["status_reason"] else ""
+        click.echo(f"{row['id']:>6}  {row['status']:<9} {row['license'] or '-':<14} {row['title'] or '(untitled)'}{reason}")
+
+
+def item_summary(row: dict) -> dict:
+    """The fields of an item for JSON output."""
+    return {
+        "id": row["id"], "status": row["status"], "status_reason": row["status_reason"],
+        "review_flag": row["review_flag"], "title": row["title"], "url": row["url"], "guid": row["guid"],
+        "source_id": row["source_id"], "license": row["license"],
+        "license_evidence": json.loads(row["license_evidence"]) if row["license_evidence"] else None,
+        "authors": json.loads(row["authors"] or "[]"), "published_at": row["published_at"],
+        "first_seen_at": row["first_seen_at"],
+    }
+
+
+def each_item(action, item_ids, **kwargs) -> None:
+    """Apply a workflow action to several items; report each; exit 1 if any was refused."""
+    failed = False
+    for item_id in item_ids:
+        try:
+            item = action(get_db(), item_id, **kwargs)
+            click.echo(f"item {item_id}: {item['status']}")
+        except RepublisherError as exc:
+            failed = True
+            click.echo(f"item {item_id}: refused: {exc}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@items_cli.command("approve")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+def items_approve(item_ids):
+    """Publish items whose license allows it."""
+    each_item(workflow.approve, item_ids)
+
+
+@items_cli.command("reject")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@click.option("--reason", help="Why the items are kept off the site.")
+def items_reject(item_ids, reason):
+    """Keep items off the site."""
+    each_item(workflow.reject, item_ids, reason=reason)
+
+
+@items_cli.command("withdraw")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why the items are taken down (shown with 410 Gone).")
+def items_withdraw(item_ids, reason):
+    """Take published items down."""
+    each_item(workflow.withdraw, item_ids, reason=reason)
+
+
+@click.command("licenses")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def licenses_command(as_json):
+    """List the known licenses and whether the policy allows each."""
+    policy = current_app.config["LICENSE_POLICY"]
+    rows = [dict(entry, allowed=entry["id"] in policy) for entry in licenses.all_licenses()]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{'allowed' if row['allowed'] else 'blocked':<8} {row['id']:<18} {row['name']}")
+
+
+def init_app(app) -> None:
+    """Register the commands on the app (reachable as `flask --app republisher ...`)."""
+    from .demo import demo_command
+
+    for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, demo_command):
+        app.cli.add_command(command)
+
+
+def make_app(*args, **kwargs):
+    """App factory for the console script; bad settings end the program with their name."""
+    from . import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"Error: configuration: {exc}", err=True)
+        sys.exit(2)
+
+
+cli = FlaskGroup(create_app=make_app, add_default_commands=False, add_version_option=False,
+                 help="republisher: license-aware content republishing.")
+
+
+def main() -> None:
+    """Console script entry point."""
+    cli.main(prog_name="republisher")

@@ -1,0 +1,245 @@
+"""Orchestrator: fetch -> parse -> process -> store for one source or many, in parallel."""
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from . import fetcher, parser, processor, schedule, storage, workflow
+from .errors import FetchError, ParseError, RepublisherError
+
+log = logging.getLogger("republisher.ingest")
+BENIGN_PARSER_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Everything the pipeline needs to know, taken from the app's settings once."""
+
+    database: str
+    policy: frozenset
+    limits: fetcher.FetchLimits = field(default_factory=fetcher.FetchLimits)
+    guard: fetcher.AddressGuard = field(default_factory=fetcher.AddressGuard)
+    user_agent: str = "republisher"
+    workers: int = 8
+    per_host: int = 2
+    interval: int = 1800
+    max_backoff: int = 86400
+
+
+def config_from_settings(settings: dict, policy: frozenset) -> IngestConfig:
+    """Build the pipeline configuration from validated settings."""
+    return IngestConfig(
+        database=settings["DATABASE"],
+        policy=policy,
+        limits=fetcher.FetchLimits(
+            connect_timeout=settings["FETCH_CONNECT_TIMEOUT"], read_timeout=settings["FETCH_READ_TIMEOUT"],
+            deadline=settings["FETCH_DEADLINE"], max_bytes=settings["FETCH_MAX_BYTES"]),
+        guard=fetcher.AddressGuard(allow_private=settings["ALLOW_PRIVATE_ADDRESSES"],
+                                   allowed_networks=tuple(settings["FETCH_ALLOWED_NETWORKS"])),
+        user_agent=settings["USER_AGENT"],
+        workers=settings["FETCH_WORKERS"],
+        per_host=settings["FETCH_PER_HOST"],
+        interval=settings["FETCH_INTERVAL"],
+        max_backoff=settings["FETCH_MAX_BACKOFF"],
+    )
+
+
+def refresh_source(db, source: dict, config: IngestConfig) -> dict:
+    """Fetch one source and store what is new or changed; never raises for feed problems."""
+    started, started_at = time.monotonic(), storage.utcnow()
+    report = {"source_id": source["id"], "name": source["name"], "url": source["url"], "status": None,
+              "bytes": 0, "new": 0, "updated": 0, "unchanged": 0, "blocked": 0, "error": None,
+              "outcome": "ok"}
+    fields = {"last_fetch_at": started_at}
+    try:
+        result = fetcher.fetch(source["url"], etag=source.get("etag"), last_modified=source.get("last_modified"),
+                               limits=config.limits, guard=config.guard, user_agent=config.user_agent)
+        report.update(status=result.status, bytes=result.bytes_received)
+        fields.update(conditional_fields(result))
+        if result.status == 304:
+            report["outcome"] = "not modified"
+        else:
+            ingest_body(db, source, result, config, report, fields)
+        fields.update(success_fields(source, result, config))
+    except (FetchError, ParseError) as exc:
+        report.update(error=str(exc), outcome="error")
+        fields.update(error_fields(source, exc, config))
+    except RepublisherError as exc:
+        report.update(error=f"{type(exc).__name__}: {exc}", outcome="error")
+        fields.update(error_fields(source, exc, config))
+    except Exception as exc:  # one broken source must never stop the batch
+        log.exception("unexpected error while refreshing source %s", source["id"])
+        report.update(error=f"internal error: {type(exc).__name__}: {exc}", outcome="error")
+        fields.update(error_fields(source, exc, config))
+    report["duration_ms"] = int((time.monotonic() - started) * 1000)
+    storage.record_fetch(db, source["id"], {
+        "started_at": started_at, "url": source["url"], "status": report["status"], "bytes": report["bytes"],
+        "duration_ms": report["duration_ms"], "new": report["new"], "updated": report["updated"],
+        "unchanged": report["unchanged"], "blocked": report["blocked"], "error": report["error"],
+        "outcome": report["outcome"]}, fields)
+    log.info("fetched source=%s status=%s bytes=%s ms=%s new=%s updated=%s blocked=%s error=%s",
+             source["id"], report["status"], report["bytes"], report["duration_ms"], report["new"],
+             report["updated"], report["blocked"], report["error"])
+    return report
+
+
+def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fields: dict) -> None:
+    """Parse a fetched body and store its new and changed entries."""
+    body_hash = hashlib.sha256(result.body).hexdigest()
+    if body_hash == source.get("body_hash"):
+        report["outcome"] = "unchanged"
+        return
+    parsed = parser.parse_feed(result.body, result.headers, result.url)
+    feed = parsed["feed"]
+    fields.update(feed_fields(source, feed))
+    source = dict(source, **fields)
+    known = storage.known_entries(db, source["id"])
+    seen_at = storage.utcnow()
+    touched = []
+    for entry in parsed["entries"]:
+        identity = processor.entry_identity(entry)
+        digest = processor.entry_hash(entry)
+        stored = known.get(identity)
+        if stored and stored["entry_hash"] == digest:
+            report["unchanged"] += 1
+            touched.append(stored["id"])
+            continue
+        outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at)
+        report[outcome] += 1
+        if outcome != "unchanged":
+            known[identity] = {"id": None, "entry_hash": digest}
+    storage.touch_items(db, touched)
+    problem = malformation(parsed)
+    if problem:
+        # what could be read is kept, but the source is reported broken and parsed again next time
+        raise ParseError(f"malformed feed, {len(parsed['entries'])} items kept: {problem}")
+    fields["body_hash"] = body_hash
+
+
+def malformation(parsed: dict) -> str | None:
+    """The parser's complaint, unless it only concerns the declared encoding or content type."""
+    problem = parsed.get("bozo")
+    if not problem or problem.startswith(BENIGN_PARSER_COMPLAINTS):
+        return None
+    return problem
+
+
+def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at) -> str:
+    """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
+    processed = processor.process_entry(entry, feed, source, config.policy, seen_at)
+    decision = processed["decision"]
+    item = item_fields(entry, identity, digest, decision)
+    revision = {
+        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str),
+        "title": entry.get("title"), "content_html": processed["content_html"],
+        "changes": json.dumps(processed["changes"]), "license": decision.get("license"),
+        "license_evidence": json.dumps(decision.get("evidence")), "decision": json.dumps(decision),
+        "attribution": json.dumps(processed["attribution"], ensure_ascii=False),
+    }
+    auto = bool(source.get("auto_approve"))
+    with storage.transaction(db):
+        if stored is None:
+            status = workflow.initial_status(decision, auto)
+            item.update(status=status, status_reason=decision.get("reason"))
+            item_id, _ = storage.store_item(db, source["id"], item, revision)
+            if status == "published":
+                workflow.publish_current(db, item_id)
+            return "blocked" if status == "blocked" else "new"
+        item_id, _ = storage.store_item(db, source["id"], item, revision)
+        workflow.apply_upstream_change(db, item_id, decision, auto)
+    return "blocked" if not decision.get("allowed") else "updated"
+
+
+def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:
+    """The item row's fields taken from the latest revision."""
+    return {
+        "identity": identity, "guid": entry.get("guid"), "url": entry.get("link"),
+        "slug": storage.slugify(entry.get("title") or "", "item"),
+        "title": entry.get("title"), "authors": json.dumps(entry.get("authors") or [], ensure_ascii=False),
+        "categories": json.dumps(entry.get("categories") or [], ensure_ascii=False),
+        "enclosures": json.dumps(entry.get("enclosures") or []), "language": entry.get("language"),
+        "published_at": entry.get("published") or entry.get("updated"), "updated_at": entry.get("updated"),
+        "entry_hash": digest, "license": decision.get("license"),
+        "license_evidence": json.dumps(decision.get("evidence")),
+    }
+
+
+def conditional_fields(result) -> dict:
+    """Validators to send next time, and a permanent move of the feed URL."""
+    fields = {}
+    if result.status == 200:
+        fields.update(etag=result.etag, last_modified=result.last_modified)
+    if result.permanent_url:
+        fields["url"] = result.permanent_url
+    return fields
+
+
+def feed_fields(source: dict, feed: dict) -> dict:
+    """Source fields learned from the feed itself."""
+    fields = {"feed_title": feed.get("title"), "language": feed.get("language") or source.get("language"),
+              "site_url": feed.get("link") or source.get("site_url")}
+    if source.get("name") == source.get("url") and feed.get("title"):
+        fields["name"] = feed["title"]
+    return fields
+
+
+def success_fields(source: dict, result, config: IngestConfig) -> dict:
+    """Schedule and health after a successful fetch."""
+    now = storage.utcnow()
+    interval = schedule.next_interval(source.get("interval_seconds") or config.interval, result.headers)
+    return {"error_count": 0, "last_success_at": now, "last_error": None,
+            "next_fetch_at": storage.later(interval), "updated_at": now}
+
+
+def error_fields(source: dict, exc: Exception, config: IngestConfig) -> dict:
+    """Backoff and health after a failed fetch; the source stays enabled."""
+    count = (source.get("error_count") or 0) + 1
+    delay = schedule.backoff(count, getattr(exc, "retry_after", None), config.max_backoff)
+    now = storage.utcnow()
+    return {"error_count": count, "last_error": str(exc) or type(exc).__name__, "last_error_at": now,
+            "next_fetch_at": storage.later(delay), "updated_at": now}
+
+
+def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> list[dict]:
+    """Refresh sources in parallel with a per-host limit; each worker thread has its own connection."""
+    host_limits: dict[str, threading.BoundedSemaphore] = {}
+    lock = threading.Lock()
+    local = threading.local()
+
+    def host_slot(url: str) -> threading.BoundedSemaphore:
+        """The semaphore that bounds parallel fetches to one host."""
+        host = (urlsplit(url).hostname or "").lower()
+        with lock:
+            return host_limits.setdefault(host, threading.BoundedSemaphore(config.per_host))
+
+    def run(source: dict) -> dict:
+        """Refresh one source on this thread's connection."""
+        if getattr(local, "db", None) is None:
+            local.db = storage.connect(config.database)
+        with host_slot(source["url"]):
+            return refresh_source(local.db, source, config)
+
+    reports = []
+    if not sources:
+        return reports
+    with ThreadPoolExecutor(max_workers=min(config.workers, len(sources))) as pool:
+        futures = {pool.submit(run, source): source for source in sources}
+        for future in as_completed(futures):
+            try:
+                report = future.result()
+            except Exception as exc:  # storage trouble on one source still leaves the others
+                source = futures[future]
+                log.exception("refresh of source %s failed", source["id"])
+                report = {"source_id": source["id"], "name": source["name"], "url": source["url"],
+                          "outcome": "error", "error": f"internal error: {exc}", "new": 0, "updated": 0,
+                          "unchanged": 0, "blocked": 0, "status": None, "bytes": 0, "duration_ms": 0}
+            reports.append(report)
+            if progress:
+                progress(report)
+    reports.sort(key=lambda report: report["source_id"])
+    return reports

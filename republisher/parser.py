@@ -1,0 +1,237 @@
+"""Parse stage: feed bytes in, plain normalized dicts out (feedparser is used here alone)."""
+
+import calendar
+import html
+import io
+import re
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from .errors import NotAFeedError, ParseError, UnsafeFeedError
+
+FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def parse_feed(body: bytes, headers: dict, url: str) -> dict:
+    """Parse a feed body into {"feed": {...}, "entries": [...], "bozo": str|None}."""
+    refuse_entity_declarations(body)
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    lowered["content-location"] = url
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=lowered,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser raises on some inputs instead of setting bozo
+        raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
+    if not parsed.get("version"):
+        raise NotAFeedError(describe_non_feed(body, parsed))
+    feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
+    entries = [normalize_entry(entry, feed) for entry in parsed.get("entries", [])]
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    return {"version": parsed["version"], "feed": feed, "entries": entries,
+            "bozo": f"{type(problem).__name__}: {problem}" if problem else None}
+
+
+def refuse_entity_declarations(body: bytes) -> None:
+    """Refuse internal entity declarations in the prolog (quadratic blow-up)."""
+    head = body[:4].lstrip(b"\xef\xbb\xbf")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[1:2] == b"\x00" or head[:1] == b"\x00":
+        try:
+            body = body.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotAFeedError("body is not valid UTF-16") from exc
+    first = _FIRST_ELEMENT.search(body)
+    prolog = body[: first.start()] if first else body
+    if _ENTITY_DECL.search(prolog):
+        raise UnsafeFeedError("feed declares XML entities; refused (entity expansion attack)")
+
+
+def describe_non_feed(body: bytes, parsed) -> str:
+    """Say in one line why a body is not a feed."""
+    if not body.strip():
+        return "empty body: not a feed"
+    start = body.lstrip()[:200].lower()
+    if b"<html" in start or b"<!doctype html" in start:
+        return "got an HTML page, not a feed"
+    problem = parsed.get("bozo_exception")
+    return f"not an RSS or Atom feed ({problem})" if problem else "not an RSS or Atom feed"
+
+
+def normalize_feed(feed, url: str, version: str = "", namespaces=None) -> dict:
+    """Turn feedparser's channel into a plain dict."""
+    return {
+        # format and namespaces let the license stage say which element a finding came from
+        "format": version or "",
+        "namespaces": {str(prefix): str(uri) for prefix, uri in (namespaces or {}).items()},
+        "title": text(feed.get("title"), feed.get("title_detail")),
+        "link": safe_link(feed.get("link"), url),
+        "subtitle": text(feed.get("subtitle")),
+        "language": language_tag(feed.get("language")),
+        "rights": text(feed.get("rights"), feed.get("rights_detail")),
+        "url": url,
+        "raw": plain(feed),
+    }
+
+
+def normalize_entry(entry, feed: dict) -> dict:
+    """Turn one feedparser entry into a plain dict of untrusted values."""
+    base = entry_base(entry, feed["url"])
+    content, content_type = entry_content(entry)
+    return {
+        "guid": (entry.get("id") or "").strip() or None,
+        "link": safe_link(entry.get("link"), base),
+        "title": text(entry.get("title"), entry.get("title_detail")),
+        "authors": author_names(entry),
+        "published": timestamp(entry.get("published_parsed")),
+        "updated": timestamp(entry.get("updated_parsed")),
+        "content": content,
+        "content_type": content_type,
+        "summary": entry.get("summary") or "",
+        "categories": categories(entry),
+        "enclosures": enclosures(entry, base),
+        "language": language_tag(entry_language(entry)) or feed["language"],
+        "base": base,
+        "rights": text(entry.get("rights"), entry.get("rights_detail")),
+        "source": plain(entry.get("source")) if entry.get("source") else None,
+        "raw": plain(entry),
+    }
+
+
+def entry_base(entry, feed_url: str) -> str:
+    """The URL relative links in this entry resolve against."""
+    for key in ("content", "summary_detail"):
+        detail = entry.get(key)
+        detail = detail[0] if isinstance(detail, list) and detail else detail
+        if isinstance(detail, dict) and detail.get("base"):
+            return safe_link(detail["base"], feed_url) or feed_url
+    return safe_link(entry.get("link"), feed_url) or feed_url
+
+
+def entry_content(entry) -> tuple[str, str]:
+    """Full content preferred over summary, as (html_or_text, mime type)."""
+    for detail in entry.get("content") or []:
+        if detail.get("value"):
+            return detail["value"], detail.get("type") or "text/html"
+    detail = entry.get("summary_detail") or {}
+    return entry.get("summary") or "", detail.get("type") or "text/html"
+
+
+def entry_language(entry):
+    """The entry's declared language, from its content or title."""
+    for key in ("content", "summary_detail", "title_detail"):
+        detail = entry.get(key)
+        detail = detail[0] if isinstance(detail, list) and detail else detail
+        if isinstance(detail, dict) and detail.get("language"):
+            return detail["language"]
+    return None
+
+
+def author_names(entry) -> list[str]:
+    """Author names as plain text, without duplicates."""
+    names = []
+    for author in entry.get("authors") or []:
+        name = text(author.get("name") if isinstance(author, dict) else author)
+        if name and name not in names:
+            names.append(name)
+    fallback = text(entry.get("author"))
+    if not names and fallback:
+        names.append(fallback)
+    return names
+
+
+def categories(entry) -> list[str]:
+    """Category names as plain text."""
+    names = []
+    for tag in entry.get("tags") or []:
+        name = text(tag.get("label") or tag.get("term"))
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def enclosures(entry, base: str) -> list[dict]:
+    """Enclosures with http(s) URLs only."""
+    found = []
+    for link in entry.get("links") or []:
+        if link.get("rel") != "enclosure":
+            continue
+        href = safe_link(link.get("href"), base)
+        if href:
+            found.append({"url": href, "type": text(link.get("type")) or None,
+                          "length": to_int(link.get("length"))})
+    return found
+
+
+def safe_link(value, base: str | None) -> str | None:
+    """An absolute http(s) URL, or None for anything else (javascript:, data:, garbage)."""
+    if not value or not isinstance(value, str):
+        return None
+    cleaned = "".join(ch for ch in value.strip() if ch >= " " and ch != "\x7f")
+    try:
+        absolute = urljoin(base or "", cleaned)
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return absolute
+
+
+def text(value, detail=None) -> str | None:
+    """Plain text of a field, whitespace folded; markup is stripped when the feed typed it as HTML."""
+    if value is None:
+        return None
+    value = str(value)
+    if not isinstance(detail, dict) or "html" in (detail.get("type") or "text/html"):
+        value = html.unescape(_TAG.sub(" ", value))
+    folded = _SPACE.sub(" ", value).strip()
+    return folded or None
+
+
+def language_tag(value) -> str | None:
+    """A short BCP 47 language tag, or None."""
+    if not value or not isinstance(value, str):
+        return None
+    tag = value.strip().replace("_", "-")
+    return tag if re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", tag) else None
+
+
+def timestamp(parsed_time) -> str | None:
+    """An ISO 8601 UTC timestamp from feedparser's time tuple."""
+    if not parsed_time:
+        return None
+    try:
+        seconds = calendar.timegm(parsed_time)
+        return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def to_int(value) -> int | None:
+    """An int, or None when the value is not a plain non-negative number."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def plain(value):
+    """A JSON-serializable copy of feedparser's structures (time tuples dropped)."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()
+                if not str(key).endswith("_parsed")}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,75 @@
+"""Per-entry stages after parsing: identity, license decision, sanitizing, attribution (plain values)."""
+
+import hashlib
+import json
+
+from . import attribution, licenses, licensing, sanitizer
+
+
+def entry_identity(entry: dict) -> str:
+    """An entry's stable identity: GUID, else link, else a hash of title and content."""
+    if entry.get("guid"):
+        return "guid:" + entry["guid"]
+    if entry.get("link"):
+        return "link:" + entry["link"]
+    digest = hashlib.sha256(((entry.get("title") or "") + "\x00" + (entry.get("content") or "")).encode()).hexdigest()
+    return "hash:" + digest
+
+
+def entry_hash(entry: dict) -> str:
+    """A hash of everything the feed said about the entry, to skip unchanged ones."""
+    payload = json.dumps(entry.get("raw") or entry, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str) -> dict:
+    """Run license decision, sanitizer and attribution for one new or changed entry."""
+    decision = licensing.decide_license(entry, feed, source_license=source_license(source),
+                                        policy=policy, seen_at=seen_at)
+    content_type = entry.get("content_type") or "text/html"
+    raw_content = entry.get("content") or ""
+    if "html" not in content_type:
+        raw_content = plain_text_as_html(raw_content)
+    cleaned = sanitizer.sanitize_html(raw_content, entry.get("base") or feed.get("url"))
+    credit = build_credit(entry, feed, source, decision, cleaned.changes)
+    return {"decision": decision, "content_html": cleaned.html, "changes": cleaned.changes,
+            "attribution": credit}
+
+
+def source_license(source: dict) -> dict | None:
+    """The editor's license for a source, as the license stage expects it."""
+    if not source.get("license"):
+        return None
+    return {"license": source["license"], "evidence": source.get("license_evidence") or "",
+            "set_at": source.get("license_set_at")}
+
+
+def plain_text_as_html(text: str) -> str:
+    """Wrap a text/plain body in escaped paragraphs."""
+    import html
+
+    paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
+    return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs)
+
+
+def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes: dict) -> dict:
+    """The structured attribution for an entry."""
+    license_info = licenses.get_license(decision.get("license")) if decision.get("license") else None
+    publisher = source.get("credit_name") or decision.get("attribution_party") or feed.get("title") or source.get("name")
+    return attribution.build_attribution(
+        title=entry.get("title") or "Untitled",
+        original_url=entry.get("link"),
+        creators=list(entry.get("authors") or []),
+        publisher=publisher,
+        source_name=source.get("name"),
+        source_url=feed.get("link") or source.get("url"),
+        copyright_notice=decision.get("rights"),
+        license_notice=None,
+        disclaimer=None,
+        license_id=decision.get("license"),
+        license_name=license_info["name"] if license_info else None,
+        license_url=license_info["url"] if license_info else None,
+        changes=changes,
+        remove_credit=bool(source.get("remove_credit")),
+        attribution_required=bool(license_info.get("attribution", True)) if license_info else True,
+    )

@@ -1,0 +1,514 @@
+"""Storage: the one module that names tables. SQLite through sqlite-utils, WAL, busy timeout."""
+
+import contextlib
+import json
+import re
+import sqlite3
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from .errors import NotFoundError
+
+BUSY_TIMEOUT_SECONDS = 15
+migrations = Migrations("republisher")
+
+
+def utcnow() -> str:
+    """Current UTC time as an ISO 8601 string (sortable as text)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def later(seconds: float) -> str:
+    """UTC time `seconds` from now, ISO 8601."""
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def connect(path: str) -> Database:
+    """Open the database with WAL and a busy timeout; one connection per thread."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+    db = Database(conn)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    pending = [migration.name for migration in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
+
+
+@contextlib.contextmanager
+def transaction(db: Database):
+    """A write transaction that takes the write lock up front (BEGIN IMMEDIATE)."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+# ---------------------------------------------------------------- migrations
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db: Database) -> None:
+    """Sources, items, their revisions, and the fetch log."""
+    db["sources"].create({
+        "id": int, "url": str, "name": str, "slug": str, "site_url": str, "language": str,
+        "feed_title": str, "credit_name": str, "remove_credit": int, "auto_approve": int,
+        "license": str, "license_evidence": str, "license_set_at": str, "license_history": str,
+        "allowed_licenses": str,
+        "etag": str, "last_modified": str, "body_hash": str,
+        "interval_seconds": int, "next_fetch_at": str, "error_count": int,
+        "last_fetch_at": str, "last_success_at": str, "last_error": str, "last_error_at": str,
+        "created_at": str, "updated_at": str,
+    }, pk="id", not_null={"url", "name", "slug", "created_at"},
+        defaults={"remove_credit": 0, "auto_approve": 0, "error_count": 0, "license_history": "[]"})
+    db["sources"].create_index(["url"], unique=True)
+    db["sources"].create_index(["slug"], unique=True)
+    db["sources"].create_index(["next_fetch_at"])
+
+    db["items"].create({
+        "id": int, "source_id": int, "identity": str, "guid": str, "url": str, "slug": str,
+        "title": str, "authors": str, "categories": str, "enclosures": str, "language": str,
+        "published_at": str, "updated_at": str, "entry_hash": str,
+        "status": str, "status_reason": str, "review_flag": str,
+        "license": str, "license_evidence": str,
+        "current_revision_id": int, "approved_revision_id": int,
+        "first_seen_at": str, "last_seen_at": str, "status_changed_at": str,
+        "published_order": str,
+    }, pk="id", foreign_keys=[("source_id", "sources", "id")],
+        not_null={"source_id", "identity", "status", "first_seen_at"})
+    db["items"].create_index(["source_id", "identity"], unique=True)
+    db["items"].create_index(["status", "published_order", "id"])
+    db["items"].create_index(["source_id", "status", "published_order", "id"])
+
+    db["item_revisions"].create({
+        "id": int, "item_id": int, "number": int, "entry_hash": str, "fetched_at": str,
+        "raw": str,
+        "title": str, "content_html": str, "changes": str,
+        "license": str, "license_evidence": str, "decision": str, "attribution": str,
+    }, pk="id", foreign_keys=[("item_id", "items", "id")], not_null={"item_id", "number", "raw"})
+    db["item_revisions"].create_index(["item_id", "number"], unique=True)
+
+    db["fetch_log"].create({
+        "id": int, "source_id": int, "started_at": str, "url": str, "status": int,
+        "bytes": int, "duration_ms": int, "new": int, "updated": int, "unchanged": int,
+        "blocked": int, "error": str, "outcome": str,
+    }, pk="id", foreign_keys=[("source_id", "sources", "id")])
+    db["fetch_log"].create_index(["source_id", "id"])
+
+
+# ---------------------------------------------------------------- sources
+
+
+def slugify(text: str, fallback: str = "item") -> str:
+    """A lower-case ASCII slug; non-Latin text keeps its letters, URL-encoded by the browser."""
+    normalized = unicodedata.normalize("NFKC", text or "").lower()
+    words = re.findall(r"\w+", normalized)
+    slug = "-".join(words)[:80].strip("-")
+    return slug or fallback
+
+
+def unique_source_slug(db: Database, name: str) -> str:
+    """A source slug not used yet."""
+    base = slugify(name, "source")
+    slug, number = base, 2
+    while db.execute("select 1 from sources where slug = ?", [slug]).fetchone():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def add_source(db: Database, url: str, *, name: str | None = None, license: str | None = None,
+               evidence: str | None = None, auto_approve: bool = False,
+               interval_seconds: int | None = None, credit_name: str | None = None) -> dict:
+    """Create a source; its first fetch is due at once."""
+    now = utcnow()
+    with transaction(db):
+        if db.execute("select 1 from sources where url = ?", [url]).fetchone():
+            raise ValueError(f"a source with URL {url} exists already")
+        record = {
+            "url": url, "name": name or url, "slug": unique_source_slug(db, name or host_of(url)),
+            "credit_name": credit_name, "auto_approve": int(auto_approve),
+            "interval_seconds": interval_seconds, "next_fetch_at": now, "error_count": 0,
+            "created_at": now, "updated_at": now, "license_history": "[]",
+        }
+        source_id = db["sources"].insert(record).last_pk
+        if license:
+            set_source_license(db, source_id, license, evidence or "")
+    return get_source(db, source_id)
+
+
+def host_of(url: str) -> str:
+    """The host part of a URL, for default names."""
+    match = re.match(r"^[a-z][a-z0-9+.-]*://([^/:?#]+)", url or "", re.IGNORECASE)
+    return match.group(1) if match else (url or "source")
+
+
+def set_source_license(db: Database, source_id: int, license: str | None, evidence: str,
+                       *, actor: str = "cli") -> dict:
+    """Record the editor's license for a source with its evidence; keep the history."""
+    with transaction(db):
+        source = get_source(db, source_id)
+        history = json.loads(source.get("license_history") or "[]")
+        now = utcnow()
+        history.append({"license": license, "evidence": evidence, "set_at": now, "by": actor,
+                        "previous": source.get("license")})
+        db["sources"].update(source_id, {
+            "license": license, "license_evidence": evidence, "license_set_at": now,
+            "license_history": json.dumps(history), "updated_at": now,
+        })
+    return get_source(db, source_id)
+
+
+def update_source(db: Database, source_id: int, **fields) -> dict:
+    """Change a source's fields."""
+    fields["updated_at"] = utcnow()
+    with transaction(db):
+        get_source(db, source_id)
+        db["sources"].update(source_id, fields)
+    return get_source(db, source_id)
+
+
+def get_source(db: Database, source_id: int) -> dict:
+    """One source by id, or NotFoundError."""
+    row = next(db.query("select * from sources where id = ?", [source_id]), None)
+    if row is None:
+        raise NotFoundError(f"no source with id {source_id}")
+    return row
+
+
+def list_sources(db: Database) -> list[dict]:
+    """All sources, by name."""
+    return list(db.query("select * from sources order by name collate nocase, id"))
+
+
+def due_sources(db: Database, now: str | None = None) -> list[dict]:
+    """Sources whose next fetch time has come."""
+    return list(db.query(
+        "select * from sources where next_fetch_at is null or next_fetch_at <= ? order by next_fetch_at, id",
+        [now or utcnow()]))
+
+
+def record_fetch(db: Database, source_id: int, log: dict, source_fields: dict) -> None:
+    """Write one fetch log row and the source's new fetch state together."""
+    with transaction(db):
+        db["fetch_log"].insert(dict(log, source_id=source_id))
+        db["sources"].update(source_id, source_fields)
+
+
+def fetch_log(db: Database, source_id: int | None = None, limit: int = 50) -> list[dict]:
+    """The latest fetch log rows, newest first."""
+    if source_id is None:
+        return list(db.query("select * from fetch_log order by id desc limit ?", [limit]))
+    return list(db.query("select * from fetch_log where source_id = ? order by id desc limit ?",
+                         [source_id, limit]))
+
+
+# ---------------------------------------------------------------- items
+
+
+def known_entries(db: Database, source_id: int) -> dict[str, dict]:
+    """identity -> {id, entry_hash, status} of a source's stored items."""
+    return {row["identity"]: row for row in db.query(
+        "select id, identity, entry_hash, status from items where source_id = ?", [source_id])}
+
+
+def store_item(db: Database, source_id: int, item: dict, revision: dict) -> tuple[int, bool]:
+    """Insert a new item or add a revision to an existing one; returns (item id, created)."""
+    now = utcnow()
+    with transaction(db):
+        existing = db.execute("select id from items where source_id = ? and identity = ?",
+                              [source_id, item["identity"]]).fetchone()
+        if existing:
+            item_id = existing[0]
+            number = db.execute("select coalesce(max(number), 0) + 1 from item_revisions where item_id = ?",
+                                [item_id]).fetchone()[0]
+        else:
+            record = dict(item, source_id=source_id, first_seen_at=now, last_seen_at=now,
+                          status_changed_at=now)
+            item_id = db["items"].insert(record).last_pk
+            number = 1
+        revision_id = db["item_revisions"].insert(
+            dict(revision, item_id=item_id, number=number, fetched_at=now)).last_pk
+        updates = {"current_revision_id": revision_id, "last_seen_at": now}
+        if existing:
+            updates.update(item)
+        db["items"].update(item_id, updates)
+    return item_id, not existing
+
+
+def touch_items(db: Database, item_ids: list[int]) -> None:
+    """Mark items as seen again in the latest fetch."""
+    if not item_ids:
+        return
+    now = utcnow()
+    with transaction(db):
+        db.conn.executemany("update items set last_seen_at = ? where id = ?", [(now, i) for i in item_ids])
+
+
+def get_item(db: Database, item_id: int) -> dict:
+    """One item by id, or NotFoundError."""
+    row = next(db.query("select * from items where id = ?", [item_id]), None)
+    if row is None:
+        raise NotFoundError(f"no item with id {item_id}")
+    return row
+
+
+def get_revision(db: Database, revision_id: int) -> dict | None:
+    """One revision by id."""
+    return next(db.query("select * from item_revisions where id = ?", [revision_id]), None)
+
+
+def item_revisions(db: Database, item_id: int) -> list[dict]:
+    """All revisions of an item, oldest first."""
+    return list(db.query("select * from item_revisions where item_id = ? order by number", [item_id]))
+
+
+def list_items(db: Database, *, status: str | None = None, source_id: int | None = None,
+               limit: int | None = None) -> list[dict]:
+    """Items filtered by status and source, newest first."""
+    clauses, params = [], []
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    if source_id is not None:
+        clauses.append("source_id = ?")
+        params.append(source_id)
+    where = ("where " + " and ".join(clauses)) if clauses else ""
+    sql = f"select * from items {where} order by coalesce(published_at, first_seen_at) desc, id desc"
+    if limit:
+        sql += f" limit {int(limit)}"
+    return list(db.query(sql, params))
+
+
+def set_item_status(db: Database, item_id: int, status: str, *, reason: str | None = None,
+                    fields: dict | None = None) -> dict:
+    """Change an item's status (the workflow module decides whether it may)."""
+    with transaction(db):
+        updates = dict(fields or {}, status=status, status_reason=reason, status_changed_at=utcnow())
+        db["items"].update(item_id, updates)
+    return get_item(db, item_id)
+
+
+def count_items(db: Database) -> dict[str, int]:
+    """Number of items per status."""
+    return {row["status"]: row["n"] for row in db.query("select status, count(*) as n from items group by status")}
+
+
+def update_item_fields(db: Database, item_id: int, fields: dict) -> dict:
+    """Change an item's fields without touching its status."""
+    with transaction(db):
+        db["items"].update(item_id, fields)
+    return get_item(db, item_id)
+
+
+# ---------------------------------------------------------------- public site
+
+# Bumps the site version; every cached page and feed is keyed by it.
+_BUMP_SITE_VERSION = ("UPDATE site_state SET version = version + 1, "
+                      "changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
+_PUBLIC_ITEM_CHANGED = (
+    "(old.status = 'published' OR new.status = 'published') AND ("
+    "old.status IS NOT new.status OR old.approved_revision_id IS NOT new.approved_revision_id "
+    "OR old.published_order IS NOT new.published_order OR old.title IS NOT new.title "
+    "OR old.url IS NOT new.url OR old.language IS NOT new.language OR old.source_id IS NOT new.source_id "
+    "OR old.published_at IS NOT new.published_at)")
+_PUBLIC_SOURCE_COLUMNS = ("name", "slug", "url", "site_url", "language", "feed_title", "credit_name",
+                          "remove_credit", "license", "license_evidence")
+_PUBLIC_REVISION_CHANGED = ("(old.title IS NOT new.title OR old.content_html IS NOT new.content_html "
+                            "OR old.attribution IS NOT new.attribution OR old.license IS NOT new.license)")
+
+
+@migrations(name="0002_public_site")
+def m0002_public_site(db: Database) -> None:
+    """Site version, per-status counts, card excerpts and the FTS5 search index, kept by triggers."""
+    # token: random per database, so that ETags of a fresh database never match an old one's
+    db["site_state"].create({"id": int, "version": int, "changed_at": str, "token": str}, pk="id")
+    db.execute("INSERT INTO site_state(id, version, changed_at, token) VALUES "
+               "(1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lower(hex(randomblob(8))))")
+    db["status_counts"].create({"status": str, "n": int}, pk="status")
+    db.execute("INSERT INTO status_counts(status, n) SELECT status, count(*) FROM items GROUP BY status")
+    db["public_text"].create({"item_id": int, "revision_id": int, "excerpt": str}, pk="item_id")
+    db["public_index_queue"].create({"item_id": int}, pk="item_id")
+    db.execute("CREATE VIRTUAL TABLE search_index USING fts5("
+               "title, body, tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute("INSERT INTO public_index_queue(item_id) SELECT id FROM items WHERE status = 'published'")
+    for statement in public_site_triggers():
+        db.execute(statement)
+
+
+def public_site_triggers() -> list[str]:
+    """Triggers that keep counts, the site version and the index queue true on every write path."""
+    source_changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in _PUBLIC_SOURCE_COLUMNS)
+    return [
+        f"""CREATE TRIGGER items_public_insert AFTER INSERT ON items BEGIN
+            INSERT OR IGNORE INTO status_counts(status, n) VALUES (new.status, 0);
+            UPDATE status_counts SET n = n + 1 WHERE status = new.status;
+            {_BUMP_SITE_VERSION} AND new.status = 'published';
+            INSERT OR IGNORE INTO public_index_queue(item_id) SELECT new.id WHERE new.status = 'published';
+        END""",
+        """CREATE TRIGGER items_status_count AFTER UPDATE OF status ON items
+           WHEN old.status IS NOT new.status BEGIN
+            UPDATE status_counts SET n = n - 1 WHERE status = old.status;
+            INSERT OR IGNORE INTO status_counts(status, n) VALUES (new.status, 0);
+            UPDATE status_counts SET n = n + 1 WHERE status = new.status;
+        END""",
+        f"""CREATE TRIGGER items_public_update AFTER UPDATE ON items WHEN {_PUBLIC_ITEM_CHANGED} BEGIN
+            {_BUMP_SITE_VERSION};
+            INSERT OR IGNORE INTO public_index_queue(item_id) VALUES (new.id);
+            DELETE FROM search_index WHERE rowid = new.id AND new.status IS NOT 'published';
+            DELETE FROM public_text WHERE item_id = new.id AND new.status IS NOT 'published';
+        END""",
+        f"""CREATE TRIGGER items_public_delete AFTER DELETE ON items BEGIN
+            UPDATE status_counts SET n = n - 1 WHERE status = old.status;
+            {_BUMP_SITE_VERSION} AND old.status = 'published';
+            DELETE FROM search_index WHERE rowid = old.id;
+            DELETE FROM public_text WHERE item_id = old.id;
+            DELETE FROM public_index_queue WHERE item_id = old.id;
+        END""",
+        f"""CREATE TRIGGER revisions_public_update AFTER UPDATE ON item_revisions
+           WHEN {_PUBLIC_REVISION_CHANGED} AND EXISTS (SELECT 1 FROM items WHERE id = new.item_id
+                AND approved_revision_id = new.id AND status = 'published') BEGIN
+            {_BUMP_SITE_VERSION};
+            INSERT OR IGNORE INTO public_index_queue(item_id) VALUES (new.item_id);
+        END""",
+        f"CREATE TRIGGER sources_public_insert AFTER INSERT ON sources BEGIN {_BUMP_SITE_VERSION}; END",
+        f"CREATE TRIGGER sources_public_delete AFTER DELETE ON sources BEGIN {_BUMP_SITE_VERSION}; END",
+        f"""CREATE TRIGGER sources_public_update AFTER UPDATE ON sources WHEN {source_changed} BEGIN
+            {_BUMP_SITE_VERSION};
+        END""",
+    ]
+
+
+def site_state(db: Database) -> dict:
+    """The site version, when it last changed, and this database's ETag token (one row)."""
+    row = db.execute("SELECT version, changed_at, token FROM site_state WHERE id = 1").fetchone()
+    return {"version": row[0], "changed_at": row[1], "token": row[2]}
+
+
+def public_status_counts(db: Database) -> dict[str, int]:
+    """Items per status, kept by triggers so that reading them costs one small scan."""
+    return {row[0]: row[1] for row in db.execute("SELECT status, n FROM status_counts WHERE n > 0")}
+
+
+def public_sources(db: Database) -> list[dict]:
+    """Every source with the fields the public site shows, by name."""
+    return list(db.query(
+        "SELECT id, name, slug, url, site_url, language, feed_title, credit_name, remove_credit, license, "
+        "license_evidence FROM sources ORDER BY name COLLATE NOCASE, id"))
+
+
+_CARD_COLUMNS = ("i.id, i.source_id, i.url, i.language, i.published_at, i.published_order, "
+                 "coalesce(r.title, i.title) AS title, p.excerpt")
+_CARD_JOINS = ("JOIN item_revisions r ON r.id = i.approved_revision_id "
+               "LEFT JOIN public_text p ON p.item_id = i.id AND p.revision_id = i.approved_revision_id")
+_FULL_COLUMNS = (_CARD_COLUMNS + ", i.authors, i.categories, i.enclosures, i.updated_at, i.status_changed_at, "
+                 "r.content_html, r.attribution, r.changes, r.license, r.license_evidence, "
+                 "CASE WHEN i.approved_revision_id = i.current_revision_id THEN NULL ELSE r.raw END AS approved_raw")
+
+
+def public_items(db: Database, *, source_id: int | None = None, before: tuple[str, int] | None = None,
+                 limit: int = 20, full: bool = False) -> list[dict]:
+    """A keyset page of published items, newest first, with their approved revision joined in."""
+    clauses, params = ["i.status = 'published'"], []
+    if source_id is not None:
+        clauses.append("i.source_id = ?")
+        params.append(source_id)
+    if before is not None:
+        clauses.append("(i.published_order, i.id) < (?, ?)")
+        params.extend(before)
+    columns = _FULL_COLUMNS if full else _CARD_COLUMNS
+    sql = (f"SELECT {columns} FROM items i {_CARD_JOINS} WHERE {' AND '.join(clauses)} "
+           "ORDER BY i.published_order DESC, i.id DESC LIMIT ?")
+    return list(db.query(sql, params + [int(limit)]))
+
+
+def public_article(db: Database, item_id: int) -> dict | None:
+    """One item in any status with its approved revision (None when the id is unknown)."""
+    sql = (f"SELECT {_FULL_COLUMNS}, i.status, i.status_reason, i.approved_revision_id "
+           "FROM items i LEFT JOIN item_revisions r ON r.id = i.approved_revision_id "
+           "LEFT JOIN public_text p ON p.item_id = i.id AND p.revision_id = i.approved_revision_id "
+           "WHERE i.id = ?")
+    return next(db.query(sql, [item_id]), None)
+
+
+def public_search(db: Database, match: str, *, before: int | None = None, limit: int = 20) -> list[dict]:
+    """Published items matching an FTS5 query, newest stored first (rowid order, never bm25)."""
+    params = [match]
+    keyset = ""
+    if before is not None:
+        keyset = "AND s.rowid < ?"
+        params.append(int(before))
+    sql = (f"SELECT {_CARD_COLUMNS} FROM search_index s JOIN items i ON i.id = s.rowid {_CARD_JOINS} "
+           f"WHERE search_index MATCH ? {keyset} AND i.status = 'published' "
+           "ORDER BY s.rowid DESC LIMIT ?")
+    return list(db.query(sql, params + [int(limit)]))
+
+
+def public_max_item_id(db: Database) -> int:
+    """The highest item id (bounds the sitemap's id ranges)."""
+    return db.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
+
+
+def public_items_in_id_range(db: Database, low: int, high: int) -> list[dict]:
+    """Published items with low <= id < high, for one sitemap file."""
+    sql = ("SELECT i.id, coalesce(r.title, i.title) AS title, i.status_changed_at FROM items i "
+           "JOIN item_revisions r ON r.id = i.approved_revision_id "
+           "WHERE i.id >= ? AND i.id < ? AND i.status = 'published' ORDER BY i.id")
+    return list(db.query(sql, [low, high]))
+
+
+def public_index_backlog(db: Database) -> bool:
+    """Whether published items wait to be indexed."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM public_index_queue)").fetchone()[0])
+
+
+def public_index_sync(db: Database, extract, limit: int = 500) -> bool:
+    """Index queued items for search and card excerpts; extract(html) -> (text, excerpt). True if more wait."""
+    if not public_index_backlog(db):
+        return False
+    rows = list(db.query(
+        "SELECT q.item_id, i.status, i.approved_revision_id, r.title, r.content_html "
+        "FROM public_index_queue q LEFT JOIN items i ON i.id = q.item_id "
+        "LEFT JOIN item_revisions r ON r.id = i.approved_revision_id ORDER BY q.item_id LIMIT ?", [limit]))
+    # parse outside the write lock; a row that changed meanwhile stays queued for the next run
+    prepared = [(row, extract(row["content_html"] or "") if row["status"] == "published" else None)
+                for row in rows]
+    with transaction(db):
+        for row, extracted in prepared:
+            now = db.execute("SELECT status, approved_revision_id FROM items WHERE id = ?",
+                             [row["item_id"]]).fetchone()
+            if now is not None and (now[0], now[1]) != (row["status"], row["approved_revision_id"]):
+                continue
+            write_public_index_row(db, row, extracted)
+    return public_index_backlog(db)
+
+
+def write_public_index_row(db: Database, row: dict, extracted: tuple[str, str] | None) -> None:
+    """Replace one item's search row and excerpt, and take it off the queue."""
+    item_id = row["item_id"]
+    db.execute("DELETE FROM search_index WHERE rowid = ?", [item_id])
+    db.execute("DELETE FROM public_text WHERE item_id = ?", [item_id])
+    if extracted is not None and row["approved_revision_id"]:
+        text, excerpt = extracted
+        db.execute("INSERT INTO search_index(rowid, title, body) VALUES (?, ?, ?)",
+                   [item_id, row["title"] or "", text])
+        db.execute("INSERT INTO public_text(item_id, revision_id, excerpt) VALUES (?, ?, ?)",
+                   [item_id, row["approved_revision_id"], excerpt])
+    db.execute("DELETE FROM public_index_queue WHERE item_id = ?", [item_id])

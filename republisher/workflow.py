@@ -1,0 +1,82 @@
+"""Review workflow: the only place that moves items between statuses (CLI and screens call it)."""
+
+import json
+
+from . import storage
+from .errors import WorkflowError
+
+PUBLIC_STATUSES = ("published",)
+STATUSES = ("pending", "published", "rejected", "blocked", "withdrawn")
+
+
+def initial_status(decision: dict, auto_approve: bool) -> str:
+    """Status of a newly stored item: only an allowed decision may lead to pending or published."""
+    if not decision.get("allowed"):
+        return "blocked"
+    return "published" if auto_approve else "pending"
+
+
+def revision_decision(db, item: dict) -> dict:
+    """The license decision recorded with the item's current revision."""
+    revision = storage.get_revision(db, item["current_revision_id"]) if item.get("current_revision_id") else None
+    return json.loads(revision["decision"]) if revision and revision.get("decision") else {}
+
+
+def approve(db, item_id: int, actor: str = "cli") -> dict:
+    """Publish an item; refused unless its license decision allows it."""
+    item = storage.get_item(db, item_id)
+    decision = revision_decision(db, item)
+    if not decision.get("allowed"):
+        raise WorkflowError(f"item {item_id} cannot be approved: {decision.get('reason') or item.get('status_reason') or 'no allowed license decision'}")
+    if item["status"] == "published" and item["approved_revision_id"] == item["current_revision_id"]:
+        return item
+    if item["status"] not in ("pending", "published", "rejected"):
+        raise WorkflowError(f"item {item_id} is {item['status']} and cannot be approved")
+    return storage.set_item_status(db, item_id, "published", reason=None, fields={
+        "approved_revision_id": item["current_revision_id"], "review_flag": None,
+        "published_order": item.get("published_order") or storage.utcnow()})
+
+
+def reject(db, item_id: int, reason: str | None = None, actor: str = "cli") -> dict:
+    """Keep an item off the site."""
+    item = storage.get_item(db, item_id)
+    if item["status"] not in ("pending", "blocked", "rejected"):
+        raise WorkflowError(f"item {item_id} is {item['status']}; withdraw published items instead")
+    return storage.set_item_status(db, item_id, "rejected", reason=reason or "rejected by an editor")
+
+
+def withdraw(db, item_id: int, reason: str, actor: str = "cli") -> dict:
+    """Take a published item down; it answers 410 Gone from then on."""
+    if not reason or not reason.strip():
+        raise WorkflowError("a withdrawal needs a reason")
+    item = storage.get_item(db, item_id)
+    if item["status"] != "published":
+        raise WorkflowError(f"item {item_id} is {item['status']}, not published")
+    return storage.set_item_status(db, item_id, "withdrawn", reason=reason.strip())
+
+
+def publish_current(db, item_id: int) -> dict:
+    """Publish an item's current revision (auto-approve); the caller checked the decision."""
+    item = storage.get_item(db, item_id)
+    if not revision_decision(db, item).get("allowed"):
+        raise WorkflowError(f"item {item_id} has no allowed license decision")
+    return storage.set_item_status(db, item_id, "published", fields={
+        "approved_revision_id": item["current_revision_id"], "review_flag": None,
+        "published_order": item.get("published_order") or storage.utcnow()})
+
+
+def apply_upstream_change(db, item_id: int, decision: dict, auto_approve: bool) -> dict:
+    """After a new revision arrived: re-decide unpublished items, flag published ones for review."""
+    item = storage.get_item(db, item_id)
+    status = item["status"]
+    if status in ("rejected", "withdrawn"):
+        return item
+    if status == "published":
+        if decision.get("allowed") and auto_approve:
+            return publish_current(db, item_id)
+        flag = "changed upstream" if decision.get("allowed") else f"changed upstream: {decision.get('reason')}"
+        return storage.update_item_fields(db, item_id, {"review_flag": flag})
+    new_status = initial_status(decision, auto_approve)
+    if new_status == "published":
+        return publish_current(db, item_id)
+    return storage.set_item_status(db, item_id, new_status, reason=decision.get("reason"))

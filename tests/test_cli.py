@@ -1,0 +1,116 @@
+"""The command line: every command has help, errors are one clear line, JSON is complete."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from helpers import sample_feed
+from republisher import cli as cli_module
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("republisher")
+
+
+def all_commands(group, prefix=()):
+    """Every command path below a click group."""
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        yield path
+        if isinstance(command, click.Group):
+            yield from all_commands(command, path)
+
+
+def run_cli(*args, env=None, input=None):
+    """Run the installed console script in a subprocess, as an operator would."""
+    return subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, env=env, input=input, timeout=120)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """Environment for the console script with its own database file."""
+    env = dict(os.environ, REPUBLISHER_DATABASE=str(tmp_path / "cli.sqlite"), REPUBLISHER_ALLOW_PRIVATE_ADDRESSES="1")
+    env.pop("FLASK_APP", None)
+    return env
+
+
+def test_every_command_has_help(app):
+    paths = list(all_commands(app.cli))
+    assert ("sources", "add") in paths and ("items", "approve") in paths and ("fetch",) in paths
+    runner = app.test_cli_runner()
+    for path in paths:
+        result = runner.invoke(args=[*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage:" in result.output
+        command = app.cli
+        for name in path:
+            command = command.commands[name]
+        assert command.help or command.callback.__doc__, f"{' '.join(path)} has no help text"
+
+
+def test_console_script_help_and_init(cli_env):
+    result = run_cli("--help", env=cli_env)
+    assert result.returncode == 0 and "init" in result.stdout and "fetch" in result.stdout
+    first = run_cli("init", env=cli_env)
+    again = run_cli("init", env=cli_env)
+    assert first.returncode == 0 and "applied" in first.stdout
+    assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_bad_setting_fails_at_start_naming_it(cli_env):
+    env = dict(cli_env, REPUBLISHER_FETCH_DEADLINE="soon")
+    result = run_cli("init", env=env)
+    assert result.returncode != 0
+    assert "REPUBLISHER_FETCH_DEADLINE" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_errors_are_one_line_without_traceback(runner):
+    for args in (["sources", "add", "file:///etc/passwd"], ["sources", "set-license", "999", "CC-BY-4.0", "--evidence", "x"],
+                 ["sources", "add", "https://x.example/feed", "--license", "NOT-A-LICENSE", "--evidence", "x"],
+                 ["items", "approve", "12345"], ["fetch", "--source", "77"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0, args
+        assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit), args
+        assert result.output.strip(), args
+
+
+def test_add_fetch_and_list_items_as_json(runner, httpserver):
+    httpserver.expect_request("/feed").respond_with_data(sample_feed("harbor-wire.xml"), content_type="application/rss+xml")
+    added = runner.invoke(args=["sources", "add", httpserver.url_for("/feed"), "--name", "Harbor Wire"])
+    assert added.exit_code == 0, added.output
+    source_id = int(added.output.strip())
+
+    fetched = runner.invoke(args=["fetch", "--source", str(source_id), "--json"])
+    assert fetched.exit_code == 0, fetched.output
+    [report] = json.loads(fetched.output)
+    assert report["new"] == 3 and report["error"] is None
+
+    listed = runner.invoke(args=["items", "list", "--source", str(source_id), "--json"])
+    items = json.loads(listed.output)
+    assert len(items) == 3
+    for item in items:
+        assert {"id", "status", "title", "url", "guid", "source_id", "license", "license_evidence"} <= item.keys()
+        assert item["source_id"] == source_id
+
+    sources = json.loads(runner.invoke(args=["sources", "list", "--json"]).output)
+    assert sources[0]["name"] == "Harbor Wire" and sources[0]["last_error"] is None
+
+
+def test_fetch_without_sources_due_says_so(runner):
+    result = runner.invoke(args=["fetch"])
+    assert result.exit_code == 0 and "No source is due" in result.output
+
+
+def test_fetch_shows_progress_on_a_terminal(app, httpserver, cli_env):
+    httpserver.expect_request("/a").respond_with_data(sample_feed("harbor-wire.xml"), content_type="application/rss+xml")
+    httpserver.expect_request("/b").respond_with_data(sample_feed("valley-atlas.atom"), content_type="application/atom+xml")
+    for path in ("/a", "/b"):
+        assert run_cli("sources", "add", httpserver.url_for(path), env=cli_env).returncode == 0
+    script = f"import pty, sys; sys.exit(pty.spawn([{str(CONSOLE_SCRIPT)!r}, 'fetch']) >> 8)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env, timeout=120)
+    assert result.returncode == 0
+    assert "Fetching" in result.stdout and "3 new" in result.stdout and "2 new" in result.stdout
