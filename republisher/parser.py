@@ -92,7 +92,8 @@ def normalize_entry(entry, feed: dict) -> dict:
         "title": text(entry.get("title"), entry.get("title_detail")),
         "authors": author_names(entry),
         "published": timestamp(entry.get("published_parsed")),
-        "updated": timestamp(entry.get("updated_parsed")),
+        # feedparser falls back to published_parsed here itself, with a DeprecationWarning; do it explicitly
+        "updated": timestamp(dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")),
         "content": content,
         "content_type": content_type,
         "summary": entry.get("summary") or "",
