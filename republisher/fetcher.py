@@ -1,7 +1,9 @@
 """Fetch stage: download one feed over http(s) within limits and hand back its bytes and validators."""
 
 import email.utils
+import heapq
 import http.client
+import itertools
 import math
 import re
 import socket
@@ -188,6 +190,52 @@ def _connect(target: netguard.Target, addresses: list[str], limits: FetchLimits,
     raise error
 
 
+class _Alarms:
+    """One daemon thread that fires armed watchdogs at their deadlines (a thread per fetch costs more)."""
+
+    def __init__(self):
+        self._heap: list = []
+        self._condition = threading.Condition()
+        self._order = itertools.count()
+        self._thread = None
+
+    def arm(self, seconds: float, callback) -> list:
+        """Call `callback` after `seconds` unless disarmed first; returns the handle."""
+        with self._condition:
+            handle = [time.monotonic() + max(seconds, 0.0), next(self._order), callback]
+            heapq.heappush(self._heap, handle)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0] is handle:  # only an earlier deadline needs the sleeper woken
+                self._condition.notify()
+            return handle
+
+    def disarm(self, handle: list) -> None:
+        """Forget an armed callback."""
+        with self._condition:
+            handle[2] = None
+
+    def _run(self) -> None:
+        """Sleep until the earliest deadline, fire what is due, repeat."""
+        with self._condition:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._condition.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._condition.wait(delay)
+                    continue
+                callback = heapq.heappop(self._heap)[2]
+                callback()
+
+
+_ALARMS = _Alarms()
+
+
 class _Watchdog:
     """Shuts the connection's socket down when the total deadline passes, waking any blocked read."""
 
@@ -196,17 +244,17 @@ class _Watchdog:
         self._lock = threading.Lock()
         # Our own duplicate descriptor: shutting it down can never hit a descriptor number reused elsewhere.
         self._spare = socket.fromfd(sock.fileno(), sock.family, sock.type)
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
+        self._seconds = seconds
+        self._handle = None
 
     def __enter__(self) -> "_Watchdog":
-        """Arm the timer."""
-        self._timer.start()
+        """Arm the alarm."""
+        self._handle = _ALARMS.arm(self._seconds, self._fire)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        """Disarm the timer and release the spare descriptor."""
-        self._timer.cancel()
+        """Disarm the alarm and release the spare descriptor."""
+        _ALARMS.disarm(self._handle)
         with self._lock:
             self._spare.close()
 

@@ -94,30 +94,30 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
     if body_hash == source.get("body_hash"):
         report["outcome"] = "unchanged"
         return
-    parsed = parser.parse_feed(result.body, result.headers, result.url)
+    parsed = parser.parse_document(result.body, result.headers, result.url)
     feed = parsed["feed"]
     fields.update(feed_fields(source, feed))
     source = dict(source, **fields)
     known = storage.known_entries(db, source["id"])
     seen_at = storage.utcnow()
     touched = []
-    for entry in parsed["entries"]:
-        identity = processor.entry_identity(entry)
-        digest = processor.entry_hash(entry)
+    for raw in parsed["raw_entries"]:
+        identity = processor.entry_identity(parser.identity_fields(raw, feed))
+        digest = processor.entry_hash(parser.raw_fingerprint(raw))
         stored = known.get(identity)
         if stored and stored["entry_hash"] == digest:
             report["unchanged"] += 1
             touched.append(stored["id"])
             continue
+        entry = parser.normalize_entry(raw, feed)
         outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at)
         report[outcome] += 1
-        if outcome != "unchanged":
-            known[identity] = {"id": None, "entry_hash": digest}
+        known[identity] = {"id": None, "entry_hash": digest}
     storage.touch_items(db, touched)
     problem = malformation(parsed)
     if problem:
         # what could be read is kept, but the source is reported broken and parsed again next time
-        raise ParseError(f"malformed feed, {len(parsed['entries'])} items kept: {problem}")
+        raise ParseError(f"malformed feed, {len(parsed['raw_entries'])} items kept: {problem}")
     fields["body_hash"] = body_hash
 
 

@@ -3,6 +3,7 @@
 import calendar
 import html
 import io
+import json
 import re
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -19,7 +20,18 @@ _SPACE = re.compile(r"\s+")
 
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
-    """Parse a feed body into {"feed": {...}, "entries": [...], "bozo": str|None}."""
+    """Parse a feed body into {"feed": {...}, "entries": [...], "bozo": str|None}, every entry normalized."""
+    document = parse_document(body, headers, url)
+    entries = [normalize_entry(entry, document["feed"]) for entry in document["raw_entries"]]
+    return {"version": document["version"], "feed": document["feed"], "entries": entries,
+            "bozo": document["bozo"]}
+
+
+def parse_document(body: bytes, headers: dict, url: str) -> dict:
+    """Parse a feed body, normalizing the channel only; entries stay as feedparser returned them.
+
+    The orchestrator recognizes unchanged entries from these raw dicts and normalizes only the rest.
+    """
     refuse_entity_declarations(body)
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     lowered["content-location"] = url
@@ -35,10 +47,26 @@ def parse_feed(body: bytes, headers: dict, url: str) -> dict:
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
     feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
-    entries = [normalize_entry(entry, feed) for entry in parsed.get("entries", [])]
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    return {"version": parsed["version"], "feed": feed, "entries": entries,
+    return {"version": parsed["version"], "feed": feed, "raw_entries": list(parsed.get("entries", [])),
             "bozo": f"{type(problem).__name__}: {problem}" if problem else None}
+
+
+def identity_fields(entry, feed: dict) -> dict:
+    """The fields an entry's identity is made of, read lazily from a raw entry (GUID first)."""
+    guid = (entry.get("id") or "").strip() or None
+    if guid:
+        return {"guid": guid}
+    link = safe_link(entry.get("link"), entry_base(entry, feed["url"]))
+    if link:
+        return {"guid": None, "link": link}
+    return {"guid": None, "link": None, "title": text(entry.get("title"), entry.get("title_detail")),
+            "content": entry_content(entry)[0]}
+
+
+def raw_fingerprint(entry) -> str:
+    """A canonical serialization of everything the feed said about an entry."""
+    return json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def refuse_entity_declarations(body: bytes) -> None:

@@ -1,7 +1,6 @@
 """Per-entry stages after parsing: identity, license decision, sanitizing, attribution (plain values)."""
 
 import hashlib
-import json
 
 from . import attribution, licenses, licensing, sanitizer
 
@@ -16,10 +15,9 @@ def entry_identity(entry: dict) -> str:
     return "hash:" + digest
 
 
-def entry_hash(entry: dict) -> str:
-    """A hash of everything the feed said about the entry, to skip unchanged ones."""
-    payload = json.dumps(entry.get("raw") or entry, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+def entry_hash(fingerprint: str) -> str:
+    """A hash of an entry's canonical serialization, to skip unchanged entries."""
+    return hashlib.sha256(fingerprint.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str) -> dict:
