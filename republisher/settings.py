@@ -81,6 +81,7 @@ SETTINGS = (
     Setting("FETCH_MAX_BACKOFF", 86400, parse_positive_int, "Longest wait in seconds after repeated errors."),
     Setting("USER_AGENT", "republisher/0.1 (license-aware feed mirror)", str, "User-Agent sent with every fetch."),
     Setting("CANONICAL_TO_ORIGINAL", True, parse_bool, "Article pages name the original as their canonical URL."),
+    Setting("TRUSTED_HOSTS", "", parse_list, "Host names the site answers to; empty means SITE_URL's host (plus localhost in tests and the demo)."),
 )
 
 

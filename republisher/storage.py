@@ -226,7 +226,7 @@ def fetch_log(db: Database, source_id: int | None = None, limit: int = 50) -> li
 def known_entries(db: Database, source_id: int) -> dict[str, dict]:
     """identity -> {id, entry_hash, status} of a source's stored items."""
     return {row["identity"]: row for row in db.query(
-        "select id, identity, entry_hash, status from items where source_id = ?", [source_id])}
+        "select id, identity, entry_hash, status, license_override from items where source_id = ?", [source_id])}
 
 
 def store_item(db: Database, source_id: int, item: dict, revision: dict) -> tuple[int, bool]:
@@ -316,6 +316,55 @@ def update_item_fields(db: Database, item_id: int, fields: dict) -> dict:
     with transaction(db):
         db["items"].update(item_id, fields)
     return get_item(db, item_id)
+
+
+def update_revision(db: Database, revision_id: int, fields: dict) -> None:
+    """Change a stored revision's processed fields (never its raw entry)."""
+    fields = {key: value for key, value in fields.items() if key != "raw"}
+    with transaction(db):
+        db["item_revisions"].update(revision_id, fields)
+
+
+def items_for_review(db: Database, *, source_id: int | None = None,
+                     statuses: tuple[str, ...] = ("pending", "blocked")) -> list[dict]:
+    """Items in the given statuses, with their current revision's raw entry and feed."""
+    marks = ", ".join("?" for _ in statuses)
+    sql = (f"select i.*, r.raw as revision_raw, r.feed as revision_feed from items i "
+           f"join item_revisions r on r.id = i.current_revision_id where i.status in ({marks})")
+    params = list(statuses)
+    if source_id is not None:
+        sql += " and i.source_id = ?"
+        params.append(source_id)
+    return list(db.query(sql + " order by i.id", params))
+
+
+def revisions_to_reprocess(db: Database, source_id: int | None = None) -> list[dict]:
+    """Every revision an item shows or may show (current and approved), with its item's status."""
+    sql = ("select r.id, r.item_id, r.raw, r.feed, r.decision, i.status, i.source_id, "
+           "i.current_revision_id, i.approved_revision_id from item_revisions r join items i on i.id = r.item_id "
+           "where (r.id = i.current_revision_id or r.id = i.approved_revision_id)")
+    params = []
+    if source_id is not None:
+        sql += " and i.source_id = ?"
+        params.append(source_id)
+    return list(db.query(sql + " order by r.id", params))
+
+
+def record_feed_license(db: Database, source_id: int, found: dict | None) -> None:
+    """Remember the license a feed states; a change is added to the source's license history."""
+    source = get_source(db, source_id)
+    current = found["license"] if found else None
+    if current == source.get("feed_license"):
+        return
+    history = json.loads(source.get("license_history") or "[]")
+    now = utcnow()
+    if source.get("last_success_at"):  # the first fetch sets the license, later ones change it
+        history.append({"license": current, "previous": source.get("feed_license"), "by": "feed",
+                        "evidence": (found or {}).get("matched") or "the feed no longer states a license",
+                        "set_at": now})
+    with transaction(db):
+        db["sources"].update(source_id, {"feed_license": current, "license_history": json.dumps(history),
+                                         "updated_at": now})
 
 
 # ---------------------------------------------------------------- public site
@@ -445,7 +494,9 @@ def public_article(db: Database, item_id: int) -> dict | None:
            "FROM items i LEFT JOIN item_revisions r ON r.id = i.approved_revision_id "
            "LEFT JOIN public_text p ON p.item_id = i.id AND p.revision_id = i.approved_revision_id "
            "WHERE i.id = ?")
-    return next(db.query(sql, [item_id]), None)
+    # read to the end: the site keeps its connections open, and a half-read query holds a snapshot
+    rows = list(db.query(sql, [item_id]))
+    return rows[0] if rows else None
 
 
 def public_search(db: Database, match: str, *, before: int | None = None, limit: int = 20) -> list[dict]:
@@ -468,9 +519,10 @@ def public_max_item_id(db: Database) -> int:
 
 def public_items_in_id_range(db: Database, low: int, high: int) -> list[dict]:
     """Published items with low <= id < high, for one sitemap file."""
+    # the unary + keeps the planner on the id range; the status index would walk every published row
     sql = ("SELECT i.id, coalesce(r.title, i.title) AS title, i.status_changed_at FROM items i "
            "JOIN item_revisions r ON r.id = i.approved_revision_id "
-           "WHERE i.id >= ? AND i.id < ? AND i.status = 'published' ORDER BY i.id")
+           "WHERE i.id >= ? AND i.id < ? AND +i.status = 'published' ORDER BY i.id")
     return list(db.query(sql, [low, high]))
 
 
@@ -512,3 +564,11 @@ def write_public_index_row(db: Database, row: dict, extracted: tuple[str, str] |
         db.execute("INSERT INTO public_text(item_id, revision_id, excerpt) VALUES (?, ?, ?)",
                    [item_id, row["approved_revision_id"], excerpt])
     db.execute("DELETE FROM public_index_queue WHERE item_id = ?", [item_id])
+
+
+@migrations(name="0003_license_tracking")
+def m0003_license_tracking(db: Database) -> None:
+    """The license a feed states, the feed each revision came with, and editors' per-item overrides."""
+    db["sources"].add_column("feed_license", str)
+    db["item_revisions"].add_column("feed", str)
+    db["items"].add_column("license_override", str)

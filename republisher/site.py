@@ -1,0 +1,539 @@
+"""The public mirror: pages and feeds of published items, always showing their approved revision."""
+
+import base64
+import binascii
+import functools
+import json
+import sqlite3
+import unicodedata
+from urllib.parse import quote, urlsplit
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from markupsafe import Markup
+
+from . import attribution, feeds, licenses, storage, web
+
+bp = Blueprint("site", __name__)
+
+PAGE_SIZE = 20
+FEED_SIZE = 50
+SITEMAP_CHUNK = 1000
+MAX_QUERY_CHARS = 200
+MAX_SEARCH_TERMS = 12
+RTL_LANGUAGES = frozenset({"fa", "ar", "he", "ur", "ps", "ckb", "dv", "yi"})
+FEED_TYPES = {
+    "rss": ("application/rss+xml", feeds.rss),
+    "atom": ("application/atom+xml", feeds.atom),
+    "json": ("application/feed+json", feeds.json_feed),
+}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def db():
+    """The database connection for public pages."""
+    return web.site_db()
+
+
+def text_direction(language: str | None) -> str:
+    """'rtl' for right-to-left languages, else 'ltr'."""
+    primary = (language or "").split("-")[0].lower()
+    return "rtl" if primary in RTL_LANGUAGES else "ltr"
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute URL under SITE_URL (feeds, canonical links, sitemaps)."""
+    path = url_for(endpoint, **values)
+    root = request.script_root
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return current_app.config["SITE_URL"] + path
+
+
+def article_path(item_id: int, title: str | None, root: str | None = None) -> str:
+    """/articles/<id>/<slug>, built directly: url_for would cost more than the rest of a card."""
+    root = request.script_root if root is None else root
+    return f"{root}/articles/{int(item_id)}/{quote(item_slug(title), safe='')}"
+
+
+def article_url(item_id: int, title: str | None) -> str:
+    """The absolute URL of an article under SITE_URL."""
+    return current_app.config["SITE_URL"] + article_path(item_id, title, root="")
+
+
+def encode_cursor(row: dict) -> str:
+    """An opaque keyset cursor for the row after which the next page starts."""
+    raw = f"{row['published_order'] or ''}\n{row['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None) -> tuple[str, int] | None:
+    """(published_order, id) from a cursor; a malformed cursor is a 400."""
+    if not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        order, item_id = raw.rsplit("\n", 1)
+        return order, int(item_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(400, description="This page link is not valid. Start again from the first page.")
+
+
+def parse_json(value, default):
+    """A JSON column's value, or the default when it is empty or broken."""
+    if not value:
+        return default
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def sources_by_id() -> dict[int, dict]:
+    """Every source with its license entry, read once per site version."""
+    def load():
+        """Read the sources and their licenses."""
+        rows = storage.public_sources(db())
+        return {row["id"]: present_source(row) for row in rows}
+    return web.memo("sources", load)
+
+
+def source_by_slug(slug: str) -> dict:
+    """A source by slug, or 404."""
+    by_slug = web.memo("sources by slug", lambda: {source["slug"]: source for source in sources_by_id().values()})
+    found = by_slug.get(slug)
+    if found is None:
+        abort(404, description="There is no source with this address.")
+    return found
+
+
+def present_source(row: dict) -> dict:
+    """A source as pages and feeds show it."""
+    license_entry = licenses.get_license(row["license"]) if row.get("license") else None
+    evidence = row.get("license_evidence") or ""
+    return dict(row, license_entry=license_entry, credit=row.get("credit_name") or row["name"],
+                path=url_for("site.source_page", slug=row["slug"]),
+                evidence_url=evidence if http_url(evidence) else None,
+                direction=text_direction(row.get("language")))
+
+
+def http_url(value: str | None) -> bool:
+    """Whether a value is an absolute http(s) URL (safe to use as a link)."""
+    if not value or any(ch.isspace() for ch in value.strip()):
+        return False
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def item_slug(title: str | None) -> str:
+    """The canonical slug of an item from its approved title."""
+    return storage.slugify(title or "", "article")
+
+
+def present_card(row: dict, sources: dict[int, dict]) -> dict:
+    """What the item card shows: title, source, date and a plain-text excerpt."""
+    source = sources.get(row["source_id"]) or {}
+    language = row.get("language") or source.get("language")
+    return {
+        "id": row["id"], "title": row["title"] or "Untitled",
+        "url": article_path(row["id"], row["title"]),
+        "source": source, "date": row.get("published_at") or row.get("published_order"),
+        "excerpt": row.get("excerpt") or "", "language": language, "direction": text_direction(language),
+    }
+
+
+def approved_fields(row: dict) -> dict:
+    """Authors, categories and enclosures of the approved revision (the item row holds the newest)."""
+    entry = parse_json(row.get("approved_raw"), None)
+    if isinstance(entry, dict):
+        return {"authors": entry.get("authors") or [], "categories": entry.get("categories") or [],
+                "enclosures": entry.get("enclosures") or []}
+    return {"authors": parse_json(row.get("authors"), []), "categories": parse_json(row.get("categories"), []),
+            "enclosures": parse_json(row.get("enclosures"), [])}
+
+
+def attribution_html(credit: dict) -> str:
+    """The attribution partial rendered to a string (pages include it; feeds append it)."""
+    return render_template("_attribution.html", attribution=credit)
+
+
+def json_for_script(value) -> Markup:
+    """JSON that cannot end the <script> element it sits in: <, > and & become \\u escapes."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return Markup(text)
+
+
+def site_feed_links() -> list[dict]:
+    """Autodiscovery links of the site-wide feeds."""
+    name = current_app.config["SITE_NAME"]
+    return [
+        {"type": "application/rss+xml", "title": f"{name} (RSS)", "href": url_for("site.feed_rss")},
+        {"type": "application/atom+xml", "title": f"{name} (Atom)", "href": url_for("site.feed_atom")},
+        {"type": "application/feed+json", "title": f"{name} (JSON Feed)", "href": url_for("site.feed_json")},
+    ]
+
+
+def source_feed_links(source: dict) -> list[dict]:
+    """Autodiscovery links of one source's feeds, after the site-wide ones."""
+    name = source["name"]
+    return site_feed_links() + [
+        {"type": "application/rss+xml", "title": f"{name} (RSS)",
+         "href": url_for("site.source_feed_rss", slug=source["slug"])},
+        {"type": "application/atom+xml", "title": f"{name} (Atom)",
+         "href": url_for("site.source_feed_atom", slug=source["slug"])},
+        {"type": "application/feed+json", "title": f"{name} (JSON Feed)",
+         "href": url_for("site.source_feed_json", slug=source["slug"])},
+    ]
+
+
+def not_found(message: str) -> web.Rendered:
+    """A 404 page as a cacheable rendering."""
+    body = web.error_page(404, "Not found", message)
+    return web.Rendered(body.encode("utf-8"), 404)
+
+
+@bp.app_template_filter("date_label")
+def date_label(value) -> str:
+    """A date as readers write it: 24 November 2026."""
+    moment = feeds.to_datetime(value)
+    return f"{moment.day} {moment:%B %Y}" if moment else ""
+
+
+@bp.app_context_processor
+def default_feed_links() -> dict:
+    """Every page names the site-wide feeds for autodiscovery unless a view names more."""
+    return {"feed_links": site_feed_links()}
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/")
+def index():
+    """The latest published items, newest first, a keyset page at a time."""
+    return web.cached(lambda: render_listing("home.html"))
+
+
+def render_listing(template: str, source: dict | None = None, **context) -> str:
+    """A keyset page of cards, site-wide or for one source."""
+    before = decode_cursor(request.args.get("before"))
+    rows = storage.public_items(db(), source_id=source["id"] if source else None, before=before,
+                                limit=PAGE_SIZE + 1)
+    sources = sources_by_id()
+    cards = [present_card(row, sources) for row in rows[:PAGE_SIZE]]
+    next_cursor = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
+    return render_template(template, cards=cards, next_cursor=next_cursor, paged=before is not None,
+                           source=source, **context)
+
+
+@bp.get("/articles/<int:item_id>")
+@bp.get("/articles/<int:item_id>/<slug>")
+def article(item_id: int, slug: str | None = None):
+    """One published item with its attribution; other slugs redirect, withdrawn items are gone."""
+    return web.cached(lambda: render_article(item_id, slug))
+
+
+def render_article(item_id: int, slug: str | None) -> web.Rendered | str:
+    """The article page, a redirect to its canonical slug, 410 for withdrawn, or 404."""
+    row = storage.public_article(db(), item_id)
+    if row is None or row["status"] not in ("published", "withdrawn"):
+        return not_found("There is no published article with this address.")
+    if row["status"] == "withdrawn":
+        body = render_template("gone.html", reason=row.get("status_reason"))
+        return web.Rendered(body.encode("utf-8"), 410)
+    if not row.get("approved_revision_id") or row.get("content_html") is None:
+        return not_found("There is no published article with this address.")
+    canonical_slug = item_slug(row["title"])
+    if slug != canonical_slug:
+        location = article_path(item_id, row["title"])
+        return web.Rendered(b"", 301, (("Location", location),))
+    return render_template("article.html", **article_context(row))
+
+
+def article_context(row: dict) -> dict:
+    """Everything the article template shows, from the approved revision."""
+    source = sources_by_id().get(row["source_id"]) or {}
+    language = row.get("language") or source.get("language")
+    credit = parse_json(row.get("attribution"), {})
+    license_entry = licenses.get_license(row.get("license")) or {}
+    page_url = article_url(row["id"], row["title"])
+    original = row.get("url") if http_url(row.get("url")) else None
+    use_original = current_app.config["CANONICAL_TO_ORIGINAL"] and original
+    return {
+        "item": dict(present_card(row, sources_by_id()), **approved_fields(row)),
+        "source": source, "html_lang": language or "en", "html_dir": text_direction(language),
+        "content_html": row["content_html"], "attribution": credit, "license": license_entry,
+        "original_url": original, "page_url": page_url,
+        "canonical_url": original if use_original else page_url,
+        "description": row.get("excerpt") or "",
+        "json_ld_html": json_for_script(attribution.json_ld(
+            credit, page_url=page_url, published=row.get("published_at"), site_name=current_app.config["SITE_NAME"])),
+        "feed_links": source_feed_links(source) if source else site_feed_links(),
+    }
+
+
+@bp.get("/sources/")
+def sources_page():
+    """Every source with its license and how it is credited."""
+    return web.cached(lambda: render_template("sources.html", sources=list(sources_by_id().values())))
+
+
+@bp.get("/sources/<slug>")
+def source_page(slug: str):
+    """One source: its license, credit wording and its published items."""
+    source = source_by_slug(slug)
+    return web.cached(lambda: render_listing("source.html", source=source,
+                                             feed_links=source_feed_links(source)))
+
+
+@bp.get("/licenses")
+def licenses_page():
+    """The license policy, and what each source is republished under and credited as."""
+    def render():
+        """The policy table and the sources table."""
+        policy = sorted((licenses.get_license(spdx) or {"id": spdx, "name": spdx, "url": None}
+                         for spdx in current_app.config["LICENSE_POLICY"]), key=lambda entry: entry["id"])
+        return render_template("licenses.html", policy=policy, sources=list(sources_by_id().values()))
+    return web.cached(render)
+
+
+# ---------------------------------------------------------------- search
+
+
+def search_terms(query: str) -> list[tuple[str, bool]]:
+    """Words of a query as (word, prefix); everything but letters, digits and marks separates words."""
+    terms, word = [], []
+
+    def flush(prefix: bool = False):
+        """End the current word."""
+        if word:
+            terms.append(("".join(word), prefix))
+            word.clear()
+
+    for char in query[:MAX_QUERY_CHARS]:
+        if unicodedata.category(char)[0] in "LNM":
+            word.append(char)
+        else:
+            flush(prefix=char == "*")
+    flush()
+    return terms[:MAX_SEARCH_TERMS]
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 query matching all words, each quoted, so no user input is read as syntax."""
+    terms = search_terms(query)
+    if not terms:
+        return None
+    return " ".join(f'"{word}"' + ("*" if prefix else "") for word, prefix in terms)
+
+
+@bp.get("/search")
+def search():
+    """Full-text search over published items, newest first."""
+    return web.cached(render_search)
+
+
+def render_search() -> str:
+    """Results for ?q=, or a friendly word when the query has nothing to search for."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    context = {"query": query, "cards": [], "next_cursor": None, "message": None}
+    if not query:
+        return render_template("search.html", **context)
+    match = fts_query(query)
+    if match is None:
+        context["message"] = ("Search looks for words. Symbols such as quotes, * or brackets are not "
+                              "searched; try one or more words from the article.")
+        return render_template("search.html", **context)
+    before = request.args.get("before", type=int)
+    try:
+        rows = storage.public_search(db(), match, before=before, limit=PAGE_SIZE + 1)
+    except sqlite3.OperationalError:
+        context["message"] = "This search could not be run. Try different words."
+        return render_template("search.html", **context)
+    sources = sources_by_id()
+    context["cards"] = [present_card(row, sources) for row in rows[:PAGE_SIZE]]
+    context["next_cursor"] = rows[PAGE_SIZE - 1]["id"] if len(rows) > PAGE_SIZE else None
+    context["paged"] = before is not None
+    return render_template("search.html", **context)
+
+
+# ---------------------------------------------------------------- feeds
+
+
+def feed_items(rows: list[dict], sources: dict[int, dict]) -> list[dict]:
+    """Plain item dicts for the feed writers: full content with the attribution block appended."""
+    items = []
+    for row in rows:
+        source = sources.get(row["source_id"]) or {}
+        credit = parse_json(row.get("attribution"), {})
+        block = attribution_html(credit)
+        license_entry = licenses.get_license(row.get("license")) or {}
+        fields = approved_fields(row)
+        items.append({
+            "id": f"{current_app.config['SITE_URL']}/articles/{row['id']}",
+            "url": article_url(row["id"], row["title"]),
+            "title": row["title"] or "Untitled",
+            "content_html": (row.get("content_html") or "") + "\n" + block,
+            "summary": row.get("excerpt") or "",
+            "published": row.get("published_at") or row.get("published_order"),
+            "updated": row.get("published_order"),
+            "authors": fields["authors"], "categories": fields["categories"],
+            "enclosures": [e for e in fields["enclosures"] if isinstance(e, dict) and http_url(e.get("url"))],
+            "language": row.get("language") or source.get("language"),
+            "original_url": row.get("url") if http_url(row.get("url")) else None,
+            "license_id": license_entry.get("id"), "license_name": license_entry.get("name"),
+            "license_url": license_entry.get("url"),
+            "rights": rights_text(credit, license_entry),
+            "attribution_text": attribution.plain_credit(credit),
+            "source": {"name": source.get("credit") or source.get("name"),
+                       "feed_url": source.get("url") if http_url(source.get("url")) else None,
+                       "site_url": source.get("site_url") if http_url(source.get("site_url")) else None},
+        })
+    return items
+
+
+def rights_text(credit: dict, license_entry: dict) -> str:
+    """The Atom <rights> text: the publisher's notice verbatim, then the license with its deed."""
+    parts = [credit["copyright_notice"]] if credit.get("copyright_notice") else []
+    if license_entry:
+        parts.append(f"Licensed under {license_entry['name']}: {license_entry['url']}")
+    return " ".join(parts)
+
+
+def render_feed(kind: str, source: dict | None, self_endpoint: str, **values) -> bytes:
+    """One feed document of the latest published items, site-wide or of one source."""
+    _, writer = FEED_TYPES[kind]
+    rows = storage.public_items(db(), source_id=source["id"] if source else None, limit=FEED_SIZE, full=True)
+    name = current_app.config["SITE_NAME"]
+    channel = {
+        "title": f"{name}: {source['name']}" if source else name,
+        "home_url": absolute_url("site.source_page", slug=source["slug"]) if source else absolute_url("site.index"),
+        "description": (f"Articles by {source['credit']} republished by {name} under their open licenses"
+                        if source else f"Openly licensed articles republished by {name}, with attribution"),
+        "language": source.get("language") if source else None,
+        "updated": rows[0]["published_order"] if rows else web.site_state()["changed_at"],
+        "author": name,
+    }
+    return writer(channel, feed_items(rows, sources_by_id()), absolute_url(self_endpoint, **values))
+
+
+def feed_response(kind: str, source: dict | None, endpoint: str, **values):
+    """A cached, conditional feed response, readable by web-based readers on other origins."""
+    mimetype, _ = FEED_TYPES[kind]
+    response = web.cached(lambda: render_feed(kind, source, endpoint, **values), mimetype=mimetype)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/feed.xml")
+def feed_rss():
+    """RSS 2.0 of the latest published items."""
+    return feed_response("rss", None, "site.feed_rss")
+
+
+@bp.get("/atom.xml")
+def feed_atom():
+    """Atom 1.0 of the latest published items."""
+    return feed_response("atom", None, "site.feed_atom")
+
+
+@bp.get("/feed.json")
+def feed_json():
+    """JSON Feed 1.1 of the latest published items."""
+    return feed_response("json", None, "site.feed_json")
+
+
+@bp.get("/sources/<slug>/feed.xml")
+def source_feed_rss(slug: str):
+    """RSS 2.0 of one source's published items."""
+    return feed_response("rss", source_by_slug(slug), "site.source_feed_rss", slug=slug)
+
+
+@bp.get("/sources/<slug>/atom.xml")
+def source_feed_atom(slug: str):
+    """Atom 1.0 of one source's published items."""
+    return feed_response("atom", source_by_slug(slug), "site.source_feed_atom", slug=slug)
+
+
+@bp.get("/sources/<slug>/feed.json")
+def source_feed_json(slug: str):
+    """JSON Feed 1.1 of one source's published items."""
+    return feed_response("json", source_by_slug(slug), "site.source_feed_json", slug=slug)
+
+
+# ---------------------------------------------------------------- machines
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """A sitemap index: the fixed pages, then articles in id ranges (each file stays small)."""
+    def render():
+        """The index naming each sitemap file."""
+        chunks = storage.public_max_item_id(db()) // SITEMAP_CHUNK + 1
+        return sitemap_index_bytes(current_app.config["SITE_URL"], chunks)
+    return web.cached(render, mimetype="application/xml")
+
+
+@functools.lru_cache(maxsize=8)
+def sitemap_index_bytes(site_url: str, chunks: int) -> bytes:
+    """The sitemap index; it changes only when a new id range begins, so it is kept across versions."""
+    files = [f"{site_url}/sitemaps/pages.xml"]
+    files += [f"{site_url}/sitemaps/articles-{chunk}.xml" for chunk in range(chunks)]
+    return feeds.sitemap_index(files)
+
+
+@bp.get("/sitemaps/pages.xml")
+def sitemap_pages():
+    """The sitemap of the home page, the sources and the license page."""
+    def render():
+        """Home, sources, licenses and each source's page."""
+        urls = [absolute_url("site.index"), absolute_url("site.sources_page"), absolute_url("site.licenses_page")]
+        urls += [absolute_url("site.source_page", slug=source["slug"]) for source in sources_by_id().values()]
+        return feeds.sitemap([{"loc": url} for url in urls])
+    return web.cached(render, mimetype="application/xml")
+
+
+@bp.get("/sitemaps/articles-<int:chunk>.xml")
+def sitemap_articles(chunk: int):
+    """The sitemap of published articles whose ids fall in one range."""
+    def render():
+        """One id range's published articles."""
+        low = chunk * SITEMAP_CHUNK
+        rows = storage.public_items_in_id_range(db(), low, low + SITEMAP_CHUNK)
+        return feeds.sitemap([{"loc": article_url(row["id"], row["title"]), "lastmod": row["status_changed_at"]}
+                              for row in rows])
+    return web.cached(render, mimetype="application/xml")
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Crawlers are welcome everywhere but search results."""
+    def render():
+        """The robots.txt text."""
+        return (f"User-agent: *\nDisallow: /search\n\nSitemap: {absolute_url('site.sitemap')}\n")
+    return web.cached(render, mimetype="text/plain")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and database health as JSON; 503 when the database cannot be read."""
+    try:
+        state = web.site_state()
+        counts = storage.public_status_counts(db())
+        body = {"status": "ok", "database": "ok", "site_version": state["version"],
+                "last_change": state["changed_at"], "items": counts,
+                "published": counts.get("published", 0), "sources": len(sources_by_id()),
+                "index_backlog": storage.public_index_backlog(db())}
+        response = jsonify(body)
+    except sqlite3.Error:
+        current_app.logger.exception("health check: database unreachable")
+        response = jsonify({"status": "error", "database": "unreachable"})
+        response.status_code = 503
+    return web.private_response(response)

@@ -1,0 +1,318 @@
+"""Web plumbing shared by every view: security headers, cached conditional responses, error pages.
+
+``register(app)`` is called once by the app factory; it registers the public site's blueprint too.
+"""
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from flask import Response, current_app, g, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.http import is_resource_modified
+
+from . import feeds, storage
+
+log = logging.getLogger("republisher.web")
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'none'",
+    "style-src 'self'",
+    # images inside articles stay on the publisher's servers; they cannot run code
+    "img-src 'self' https: http:",
+    "script-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+PUBLIC_MAX_AGE = 300
+MAX_REQUEST_BYTES = 1024 * 1024
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+CACHE_ENTRIES = 2048
+CACHE_BYTES = 64 * 1024 * 1024
+EXTENSION = "republisher.web"
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register(app) -> None:
+    """Configure hosts and limits, install headers and error pages, and register the public site."""
+    from . import site
+
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
+    if not app.config.get("MAX_CONTENT_LENGTH"):
+        app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.extensions[EXTENSION] = SiteCache(salt=deployment_salt(app))
+    app.after_request(add_security_headers)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(InternalServerError, server_error)
+    app.context_processor(layout_context)
+    app.register_blueprint(site.bp)
+
+
+def trusted_hosts(config) -> list[str]:
+    """The configured host names, else SITE_URL's host (plus loopback names in tests and the demo)."""
+    configured = [host for host in (config.get("TRUSTED_HOSTS") or ()) if host]
+    if configured:
+        return configured
+    host = (urlsplit(config["SITE_URL"]).hostname or "").lower()
+    hosts = [host] if host else []
+    if config.get("TESTING") or config.get("DEMO") or host in LOOPBACK_HOSTS:
+        hosts += [name for name in LOOPBACK_HOSTS if name not in hosts]
+    return hosts
+
+
+def deployment_salt(app) -> tuple[str, datetime]:
+    """A fingerprint of the settings and code that shape pages, and when that code last changed."""
+    package = Path(__file__).resolve().parent
+    files = [*package.glob("*.py"), *package.glob("static/*"), *Path(app.template_folder).glob("*.html")]
+    newest = max((path.stat().st_mtime for path in files if path.is_file()), default=0)
+    settings = (app.config["SITE_NAME"], app.config["SITE_URL"], app.config["CANONICAL_TO_ORIGINAL"],
+                sorted(app.config.get("LICENSE_POLICY") or ()), newest)
+    digest = hashlib.blake2b(repr(settings).encode(), digest_size=8).hexdigest()
+    return digest, datetime.fromtimestamp(int(newest), timezone.utc)
+
+
+def add_security_headers(response: Response) -> Response:
+    """Security headers on every response, pages, feeds, static files and errors alike."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def layout_context() -> dict:
+    """Values the base layout needs on every page."""
+    return {"site_name": current_app.config["SITE_NAME"]}
+
+
+# ---------------------------------------------------------------- site version and cache
+
+
+@dataclass
+class SiteCache:
+    """Rendered responses of the current site version; emptied whenever the version moves on."""
+
+    salt: tuple[str, datetime]
+    stamp: tuple | None = None
+    entries: OrderedDict = field(default_factory=OrderedDict)
+    size: int = 0
+    memos: dict = field(default_factory=dict)
+    indexed: tuple | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    index_lock: threading.Lock = field(default_factory=threading.Lock)
+    connections: threading.local = field(default_factory=threading.local)
+
+    def current(self, stamp: tuple) -> bool:
+        """Start over for a newer stamp; False when the stamp is older than what is cached."""
+        if stamp == self.stamp:
+            return True
+        if self.stamp is None or stamp[0] != self.stamp[0] or stamp[1] > self.stamp[1]:
+            self.stamp, self.entries, self.size, self.memos = stamp, OrderedDict(), 0, {}
+            return True
+        return False
+
+    def get(self, stamp: tuple, key: str):
+        """A cached entry of this version, or None."""
+        with self.lock:
+            if not self.current(stamp):
+                return None
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, stamp: tuple, key: str, entry: "Rendered") -> None:
+        """Keep an entry, dropping the least recently used beyond the bounds."""
+        with self.lock:
+            if not self.current(stamp) or key in self.entries:
+                return
+            self.entries[key] = entry
+            self.size += len(entry.body)
+            while len(self.entries) > CACHE_ENTRIES or self.size > CACHE_BYTES:
+                _, dropped = self.entries.popitem(last=False)
+                self.size -= len(dropped.body)
+
+    def memo(self, stamp: tuple, name: str, loader):
+        """A value computed once per site version (e.g. the sources by id)."""
+        with self.lock:
+            if self.current(stamp) and name in self.memos:
+                return self.memos[name]
+        value = loader()
+        with self.lock:
+            if self.current(stamp):
+                self.memos[name] = value
+        return value
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A response body with its status and extra headers, as kept in the cache."""
+
+    body: bytes
+    status: int = 200
+    headers: tuple = ()
+
+
+def site_cache() -> SiteCache:
+    """This app's cache."""
+    return current_app.extensions[EXTENSION]
+
+
+def site_db():
+    """This thread's long-lived connection for the public site (opening one costs more than a page)."""
+    local = site_cache().connections
+    if getattr(local, "db", None) is None:
+        local.db = storage.connect(current_app.config["DATABASE"])
+    return local.db
+
+
+def site_state() -> dict:
+    """The site version for this request (one row read), after indexing newly published items."""
+    if "site_state" not in g:
+        db = site_db()
+        state = storage.site_state(db)
+        stamp = (state["token"], state["version"])
+        cache = site_cache()
+        if cache.indexed != stamp:
+            refresh_index(db, cache, stamp)
+        g.site_state = dict(state, stamp=stamp)
+    return g.site_state
+
+
+def refresh_index(db, cache: SiteCache, stamp: tuple) -> None:
+    """Index what was published since the last look, one thread at a time; pages never wait long."""
+    with cache.index_lock:
+        if cache.indexed == stamp:
+            return
+        try:
+            more = storage.public_index_sync(db, feeds.text_and_excerpt)
+        except sqlite3.OperationalError as exc:
+            # a busy or read-only database must not take the site down; the next request retries
+            log.warning("search index not refreshed: %s", exc)
+            return
+        if not more:
+            cache.indexed = stamp
+
+
+def memo(name: str, loader):
+    """A value computed once per site version in this process."""
+    return site_cache().memo(site_state()["stamp"], name, loader)
+
+
+def request_key() -> str:
+    """The request's path and sorted query, the cache and ETag key."""
+    args = sorted(request.args.items(multi=True))
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+def validators(key: str) -> tuple[str, datetime]:
+    """ETag and Last-Modified of a route at the current site version."""
+    state = site_state()
+    salt, code_changed = site_cache().salt
+    raw = f"{state['token']}:{state['version']}:{salt}:{key}".encode("utf-8", "surrogatepass")
+    etag = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    changed = feeds.to_datetime(state["changed_at"]) or code_changed
+    return etag, max(changed, code_changed)
+
+
+def cached(render, mimetype: str = "text/html", max_age: int = PUBLIC_MAX_AGE) -> Response:
+    """Answer 304 when the client's copy is current, else serve this version's bytes, rendering once.
+
+    ``render()`` returns a ``Rendered``, or a str/bytes body for a 200.
+    """
+    key = request_key()
+    etag, last_modified = validators(key)
+    if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
+        return public_response(Rendered(b"", 304), mimetype, etag, last_modified, max_age)
+    stamp = site_state()["stamp"]
+    cache = site_cache()
+    entry = cache.get(stamp, key)
+    if entry is None:
+        entry = as_rendered(render())
+        cache.put(stamp, key, entry)
+    return public_response(entry, mimetype, etag, last_modified, max_age)
+
+
+def as_rendered(value) -> Rendered:
+    """A Rendered from what a render function returned."""
+    if isinstance(value, Rendered):
+        return value
+    return Rendered(value.encode("utf-8") if isinstance(value, str) else bytes(value))
+
+
+def public_response(entry: Rendered, mimetype: str, etag: str, last_modified: datetime,
+                    max_age: int) -> Response:
+    """A response for anyone: validators on 200 and 304; errors are not kept by caches."""
+    response = Response(entry.body, status=entry.status, mimetype=mimetype, headers=list(entry.headers))
+    if entry.status in (200, 304):
+        response.set_etag(etag)
+        response.last_modified = last_modified
+    if entry.status in (200, 301, 304, 410):
+        response.cache_control.public = True
+        response.cache_control.max_age = max_age
+    else:
+        response.cache_control.no_cache = True
+    return response
+
+
+def private_response(response: Response) -> Response:
+    """Mark a response that must never be stored (editor screens, health checks)."""
+    response.cache_control.no_store = True
+    return response
+
+
+# ---------------------------------------------------------------- error pages
+
+
+def error_page(code: int, title: str, message: str) -> str:
+    """An error page in the site's layout."""
+    return render_template("error.html", code=code, title=title, message=message)
+
+
+def http_error(error: HTTPException):
+    """Every HTTP error as a page in the site's layout."""
+    if error.code is None or error.code < 400:
+        return error
+    if isinstance(error, SecurityError):
+        # an unknown Host header: no URLs can be built for it, and no page is owed to it
+        return Response("400 Bad Request: unknown host\n", 400, mimetype="text/plain")
+    try:
+        body = error_page(error.code, error.name, error.description or "")
+    except Exception:  # an error page must never fail; fall back to plain text
+        log.exception("error page could not be rendered")
+        return Response(f"{error.code} {error.name}\n", error.code, mimetype="text/plain")
+    response = Response(body, error.code, mimetype="text/html")
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    response.cache_control.no_cache = True
+    return response
+
+
+def server_error(error: InternalServerError):
+    """A 500 page in the layout that touches neither the database nor the request's data."""
+    try:
+        body = error_page(500, "Something went wrong",
+                          "The page could not be shown. Please try again in a moment.")
+    except Exception:
+        log.exception("error page could not be rendered")
+        body = "500 Internal Server Error\n"
+        return Response(body, 500, mimetype="text/plain")
+    response = Response(body, 500, mimetype="text/html")
+    response.cache_control.no_store = True
+    return response
