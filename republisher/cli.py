@@ -6,9 +6,9 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import ingest, licenses, storage, workflow
+from . import ingest, licenses, reprocess, storage, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
 
@@ -38,6 +38,7 @@ def pipeline_config() -> ingest.IngestConfig:
 
 
 @click.command("init")
+@with_appcontext
 @clear_errors
 def init_command():
     """Create or migrate the database (safe to run again)."""
@@ -90,7 +91,44 @@ def sources_set_license(source_id, license_id, evidence):
     """Set the license a source states on its website, with evidence."""
     license_id = require_license(license_id)
     source = storage.set_source_license(get_db(), source_id, license_id, evidence)
-    click.echo(f"source {source['id']}: license {source['license']} (new items follow it; earlier items keep theirs)")
+    changed = reprocess.reevaluate(get_db(), pipeline_config(), source_id=source_id)
+    click.echo(f"source {source['id']}: license {source['license']} (new items follow it; published items keep theirs)")
+    click.echo(describe_changes(changed))
+
+
+def describe_changes(changed: dict) -> str:
+    """How many items a re-evaluation moved, by their new status."""
+    if not changed:
+        return "no item changed status"
+    return "items now " + ", ".join(f"{status}: {count}" for status, count in sorted(changed.items()))
+
+
+@sources_cli.command("edit")
+@click.argument("source_id", type=int)
+@click.option("--name", help="Display name.")
+@click.option("--credit-name", help="How the publisher asks to be credited, e.g. 'Mehr News Agency'.")
+@click.option("--auto-approve/--no-auto-approve", default=None, help="Publish allowed items without review.")
+@click.option("--remove-credit/--keep-credit", default=None,
+              help="The publisher asked for its credit to be removed (CC BY 4.0 3(a)(3)); license and changes notices stay.")
+@click.option("--allow-licenses", help="SPDX ids this source may publish under (empty: the site's policy).")
+@click.option("--interval", type=click.IntRange(min=300), help="Seconds between fetches.")
+@clear_errors
+def sources_edit(source_id, name, credit_name, auto_approve, remove_credit, allow_licenses, interval):
+    """Change a source's name, credit, review and license policy."""
+    fields = {"name": name, "credit_name": credit_name, "interval_seconds": interval}
+    fields = {key: value for key, value in fields.items() if value is not None}
+    if auto_approve is not None:
+        fields["auto_approve"] = int(auto_approve)
+    if remove_credit is not None:
+        fields["remove_credit"] = int(remove_credit)
+    if allow_licenses is not None:
+        fields["allowed_licenses"] = ",".join(sorted(licenses.parse_policy(allow_licenses))) if allow_licenses.strip() else None
+    if not fields:
+        raise click.UsageError("nothing to change; see --help")
+    source = storage.update_source(get_db(), source_id, **fields)
+    click.echo(f"source {source['id']} updated")
+    if "allowed_licenses" in fields or "auto_approve" in fields:
+        click.echo(describe_changes(reprocess.reevaluate(get_db(), pipeline_config(), source_id=source_id)))
 
 
 @sources_cli.command("list")
@@ -118,6 +156,7 @@ def source_summary(row: dict) -> dict:
 
 
 @click.command("fetch")
+@with_appcontext
 @click.option("--source", "source_ids", type=int, multiple=True, help="Fetch this source (repeatable).")
 @click.option("--all", "fetch_all", is_flag=True, help="Fetch every source, due or not.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -232,7 +271,31 @@ def items_withdraw(item_ids, reason):
     each_item(workflow.withdraw, item_ids, reason=reason)
 
 
+@items_cli.command("set-license")
+@click.argument("item_id", type=int)
+@click.argument("license_id")
+@click.option("--evidence", required=True, help="Where the license is stated: a URL or the quoted sentence.")
+@clear_errors
+def items_set_license(item_id, license_id, evidence):
+    """Override the license found for one pending or blocked item, with evidence."""
+    license_id = require_license(license_id)
+    item = reprocess.override_item_license(get_db(), pipeline_config(), item_id, license_id, evidence)
+    reason = f" ({item['status_reason']})" if item["status_reason"] else ""
+    click.echo(f"item {item_id}: {item['status']}{reason}")
+
+
+@click.command("reprocess")
+@click.option("--source", "source_id", type=int, help="Only this source's items.")
+@with_appcontext
+@clear_errors
+def reprocess_command(source_id):
+    """Sanitize and credit stored items again (after an upgrade or a policy change); re-decide unpublished ones."""
+    counts = reprocess.reprocess(get_db(), pipeline_config(), source_id=source_id)
+    click.echo(f"{counts['revisions']} revisions processed again; {describe_changes(counts['status changes'])}")
+
+
 @click.command("licenses")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def licenses_command(as_json):
     """List the known licenses and whether the policy allows each."""
@@ -248,8 +311,11 @@ def licenses_command(as_json):
 def init_app(app) -> None:
     """Register the commands on the app (reachable as `flask --app republisher ...`)."""
     from .demo import demo_command
+    from .serve import serve_command
+    from .worker import worker_command
 
-    for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, demo_command):
+    for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, reprocess_command,
+                    serve_command, worker_command, demo_command):
         app.cli.add_command(command)
 
 

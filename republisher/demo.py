@@ -96,8 +96,14 @@ def print_items(database: str) -> None:
 
 
 def serve_app(app, host: str, port: int, site_url: str) -> None:
-    """Serve the site with the production server until interrupted."""
+    """Serve the site with the production server and the background fetcher until interrupted."""
     from waitress import serve
 
-    click.echo(f"\nThe mirror is at {site_url}/  (Ctrl+C stops it)")
+    from .serve import prepare_database
+    from .worker import start_in_background
+
+    with app.app_context():
+        prepare_database()
+    start_in_background(ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"]))
+    click.echo(f"\nThe mirror is at {site_url}/  (feeds: {site_url}/feed.xml; Ctrl+C stops it)")
     serve(app, host=host, port=port, threads=8, ident="republisher")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import fetcher, parser, processor, schedule, storage, workflow
+from . import fetcher, licenses, licensing, parser, processor, schedule, storage, workflow
 from .errors import FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
@@ -96,8 +96,10 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
         return
     parsed = parser.parse_document(result.body, result.headers, result.url)
     feed = parsed["feed"]
+    storage.record_feed_license(db, source["id"], licensing.feed_license(feed))
     fields.update(feed_fields(source, feed))
     source = dict(source, **fields)
+    feed_json = json.dumps(feed, ensure_ascii=False, default=str)
     known = storage.known_entries(db, source["id"])
     seen_at = storage.utcnow()
     touched = []
@@ -110,7 +112,7 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
             touched.append(stored["id"])
             continue
         entry = parser.normalize_entry(raw, feed)
-        outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at)
+        outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json)
         report[outcome] += 1
         known[identity] = {"id": None, "entry_hash": digest}
     storage.touch_items(db, touched)
@@ -129,9 +131,10 @@ def malformation(parsed: dict) -> str | None:
     return problem
 
 
-def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at) -> str:
+def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json) -> str:
     """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
-    processed = processor.process_entry(entry, feed, source, config.policy, seen_at)
+    override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
+    processed = processor.process_entry(entry, feed, source, source_policy(source, config.policy), seen_at, override)
     decision = processed["decision"]
     item = item_fields(entry, identity, digest, decision)
     revision = {
@@ -151,8 +154,15 @@ def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_
                 workflow.publish_current(db, item_id)
             return "blocked" if status == "blocked" else "new"
         item_id, _ = storage.store_item(db, source["id"], item, revision)
-        workflow.apply_upstream_change(db, item_id, decision, auto)
+        workflow.apply_decision(db, item_id, decision, auto)
     return "blocked" if not decision.get("allowed") else "updated"
+
+
+def source_policy(source: dict, site_policy: frozenset) -> frozenset:
+    """The licenses a source may publish under: its own list when an editor set one, else the site's."""
+    if not source.get("allowed_licenses"):
+        return site_policy
+    return licenses.parse_policy(source["allowed_licenses"])
 
 
 def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:

@@ -544,3 +544,13 @@ def plain_text(value, detail=None) -> str | None:
     if is_html and ("<" in value or "&" in value):
         value = html.unescape(_ANY_TAG.sub(" ", value))
     return _SPACE.sub(" ", value).strip() or None
+
+
+def feed_license(feed: dict, seen_at: str | None = None) -> dict | None:
+    """The license a feed's own metadata states (id and the matched text), or None."""
+    context = make_context(feed, seen_at)
+    findings = metadata_findings(feed.get("raw") or {}, "feed", context.feed_url, context)
+    chosen, _ = settle_level([finding for finding in findings if finding.license])
+    if chosen is None:
+        return None
+    return {"license": chosen.license, "matched": chosen.matched, "found_in": chosen.found_in}

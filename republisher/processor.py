@@ -1,6 +1,7 @@
 """Per-entry stages after parsing: identity, license decision, sanitizing, attribution (plain values)."""
 
 import hashlib
+import html
 
 from . import attribution, licenses, licensing, sanitizer
 
@@ -20,18 +21,29 @@ def entry_hash(fingerprint: str) -> str:
     return hashlib.sha256(fingerprint.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str) -> dict:
+def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,
+                  override: dict | None = None) -> dict:
     """Run license decision, sanitizer and attribution for one new or changed entry."""
-    decision = licensing.decide_license(entry, feed, source_license=source_license(source),
-                                        policy=policy, seen_at=seen_at)
+    decision = decide(entry, feed, source, policy, seen_at, override)
+    return dict(render(entry, feed, source, decision), decision=decision)
+
+
+def decide(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,
+           override: dict | None = None) -> dict:
+    """The license decision for an entry, with the editor's source license and item override."""
+    return licensing.decide_license(entry, feed, source_license=source_license(source), policy=policy,
+                                    override=override, seen_at=seen_at)
+
+
+def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:
+    """Sanitized content and the structured credit for an entry under a given decision."""
     content_type = entry.get("content_type") or "text/html"
     raw_content = entry.get("content") or ""
     if "html" not in content_type:
         raw_content = plain_text_as_html(raw_content)
     cleaned = sanitizer.sanitize_html(raw_content, entry.get("base") or feed.get("url"))
     credit = build_credit(entry, feed, source, decision, cleaned.changes)
-    return {"decision": decision, "content_html": cleaned.html, "changes": cleaned.changes,
-            "attribution": credit}
+    return {"content_html": cleaned.html, "changes": cleaned.changes, "attribution": credit}
 
 
 def source_license(source: dict) -> dict | None:
@@ -44,8 +56,6 @@ def source_license(source: dict) -> dict | None:
 
 def plain_text_as_html(text: str) -> str:
     """Wrap a text/plain body in escaped paragraphs."""
-    import html
-
     paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
     return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs)
 

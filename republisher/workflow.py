@@ -65,8 +65,8 @@ def publish_current(db, item_id: int) -> dict:
         "published_order": item.get("published_order") or storage.utcnow()})
 
 
-def apply_upstream_change(db, item_id: int, decision: dict, auto_approve: bool) -> dict:
-    """After a new revision arrived: re-decide unpublished items, flag published ones for review."""
+def apply_decision(db, item_id: int, decision: dict, auto_approve: bool) -> dict:
+    """After a new revision or a re-evaluation: re-decide unpublished items, flag published ones for review."""
     item = storage.get_item(db, item_id)
     status = item["status"]
     if status in ("rejected", "withdrawn"):

@@ -1,0 +1,78 @@
+"""Re-run the per-entry stages on stored revisions: after an editor's license decision or a policy change."""
+
+import json
+
+from . import ingest, processor, storage, workflow
+from .errors import WorkflowError
+
+
+def reevaluate(db, config: ingest.IngestConfig, *, source_id: int | None = None,
+               item_ids: list[int] | None = None) -> dict:
+    """Decide again for pending and blocked items; returns how many changed status, by new status."""
+    changed: dict[str, int] = {}
+    sources: dict[int, dict] = {}
+    seen_at = storage.utcnow()
+    for row in storage.items_for_review(db, source_id=source_id):
+        if item_ids is not None and row["id"] not in item_ids:
+            continue
+        source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
+        entry, feed = stored_entry(row["revision_raw"], row["revision_feed"], source)
+        override = json.loads(row["license_override"]) if row.get("license_override") else None
+        decision = processor.decide(entry, feed, source, ingest.source_policy(source, config.policy), seen_at, override)
+        with storage.transaction(db):
+            store_decision(db, row, entry, feed, source, decision)
+            item = workflow.apply_decision(db, row["id"], decision, bool(source.get("auto_approve")))
+        if item["status"] != row["status"]:
+            changed[item["status"]] = changed.get(item["status"], 0) + 1
+    return changed
+
+
+def stored_entry(raw_json: str, feed_json: str | None, source: dict) -> tuple[dict, dict]:
+    """The normalized entry and its feed as stored with a revision."""
+    entry = json.loads(raw_json)
+    feed = json.loads(feed_json) if feed_json else {"url": source["url"], "title": source.get("feed_title"), "raw": {}}
+    return entry, feed
+
+
+def store_decision(db, row: dict, entry: dict, feed: dict, source: dict, decision: dict) -> None:
+    """Write a new decision, and the credit that follows from it, on the item's current revision."""
+    rendered = processor.render(entry, feed, source, decision)
+    storage.update_revision(db, row["current_revision_id"], {
+        "decision": json.dumps(decision), "license": decision.get("license"),
+        "license_evidence": json.dumps(decision.get("evidence")),
+        "content_html": rendered["content_html"], "changes": json.dumps(rendered["changes"]),
+        "attribution": json.dumps(rendered["attribution"], ensure_ascii=False)})
+    storage.update_item_fields(db, row["id"], {"license": decision.get("license"),
+                                               "license_evidence": json.dumps(decision.get("evidence"))})
+
+
+def override_item_license(db, config: ingest.IngestConfig, item_id: int, license_id: str, evidence: str,
+                          actor: str = "cli") -> dict:
+    """Record an editor's license for one item, with evidence, and decide again."""
+    if not evidence or not evidence.strip():
+        raise WorkflowError("a license override needs evidence (a URL or the quoted statement)")
+    item = storage.get_item(db, item_id)
+    if item["status"] not in ("pending", "blocked"):
+        raise WorkflowError(f"item {item_id} is {item['status']}; only pending or blocked items can be overridden")
+    override = {"license": license_id, "evidence": evidence.strip(), "set_at": storage.utcnow(), "by": actor}
+    storage.update_item_fields(db, item_id, {"license_override": json.dumps(override)})
+    reevaluate(db, config, source_id=item["source_id"], item_ids=[item_id])
+    return storage.get_item(db, item_id)
+
+
+def reprocess(db, config: ingest.IngestConfig, *, source_id: int | None = None) -> dict:
+    """Sanitize and credit every shown revision again; decide again for pending and blocked items."""
+    counts = {"revisions": 0}
+    sources: dict[int, dict] = {}
+    for row in storage.revisions_to_reprocess(db, source_id=source_id):
+        source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
+        entry, feed = stored_entry(row["raw"], row["feed"], source)
+        # a decision an item was published under is kept: only its HTML and credit are redone
+        decision = json.loads(row["decision"]) if row.get("decision") else {}
+        rendered = processor.render(entry, feed, source, decision)
+        storage.update_revision(db, row["id"], {
+            "content_html": rendered["content_html"], "changes": json.dumps(rendered["changes"]),
+            "attribution": json.dumps(rendered["attribution"], ensure_ascii=False)})
+        counts["revisions"] += 1
+    counts["status changes"] = reevaluate(db, config, source_id=source_id)
+    return counts
