@@ -114,3 +114,45 @@ def test_fetch_shows_progress_on_a_terminal(app, httpserver, cli_env):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env, timeout=120)
     assert result.returncode == 0
     assert "Fetching" in result.stdout and "3 new" in result.stdout and "2 new" in result.stdout
+
+
+def test_worker_once_fetches_due_sources(runner, httpserver):
+    httpserver.expect_request("/feed").respond_with_data(sample_feed("harbor-wire.xml"), content_type="application/rss+xml")
+    assert runner.invoke(args=["sources", "add", httpserver.url_for("/feed"), "--name", "Harbor"]).exit_code == 0
+    first = runner.invoke(args=["worker", "--once"])
+    again = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0 and "Harbor: 3 new" in first.output
+    assert again.exit_code == 0 and again.output == ""
+
+
+def test_serve_answers_with_the_production_server_and_fetches_in_the_background(cli_env, httpserver):
+    import socket
+    import time
+    import urllib.request
+
+    httpserver.expect_request("/feed").respond_with_data(sample_feed("harbor-wire.xml"), content_type="application/rss+xml")
+    assert run_cli("sources", "add", httpserver.url_for("/feed"), "--auto-approve", env=cli_env).returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(cli_env, REPUBLISHER_SITE_URL=f"http://127.0.0.1:{port}")
+    server = subprocess.Popen([str(CONSOLE_SCRIPT), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    health = json.loads(response.read())
+                if health["published"] == 3:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        assert health and health["published"] == 3, health
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+            assert response.headers["Server"] == "republisher"
+            assert "Ferry service resumes" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
