@@ -1,0 +1,458 @@
+"""Page and feed requests per second under waitress against the same app returning a fixed 10 KB string.
+
+Run: python bench/serve.py [--sizes 1000 1000000] [--requests 3000] [--latency-requests 500]
+                           [--seconds 10] [--connections 8] [--threads 8] [--cache-dir DIR]
+
+For each database size (published items) the site runs under waitress, the production server, in a
+subprocess on 127.0.0.1. A load generator in this process (threads, keep-alive http.client connections,
+127.0.0.1 only) measures each route after a short warm-up: requests per second with --connections
+concurrent connections, and latency one request at a time (its p99 is the route's own cost, not queueing).
+Every phase is bounded by a request count and by --seconds. The ceiling is /_bench/static, a route of
+the same app (same middleware and headers) registered only in the benchmark's server process, returning
+a fixed 10 KB string; it is measured first and last, and pooled.
+
+Routes: home; an article (a hot set of the 50 newest: readers mostly read new articles); an article at
+random among all items (distinct URLs, so every request misses the page cache); search with a distinct
+query of one to three words per request (every request runs FTS5); /feed.xml. Goals are printed next
+to the figures.
+
+Databases are built once per size with direct SQL (see bulk_load) and kept in the temp directory
+(--cache-dir), so later runs start at once. One million items take about two minutes and 4.5 GB.
+"""
+
+import argparse
+import http.client
+import itertools
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from republisher import attribution, feeds, licenses, sanitizer, storage  # noqa: E402
+
+# bump when the synthetic data or its layout changes, so cached databases are rebuilt
+DATA_FORMAT = 1
+STATIC_BODY = ("0123456789abcdef" * 640).encode()  # 10,240 bytes
+SOURCES = 20
+HOT_ARTICLES = 50
+WARMUP = 200
+BATCH = 50_000
+LICENSE = "CC-BY-4.0"
+BASE_TIME = 1_735_689_600  # 2025-01-01T00:00:00Z; item n is published n seconds later
+
+PLACES = ("harbour", "valley", "island", "quarry", "orchard", "causeway", "lighthouse", "estuary",
+          "moorland", "village", "market", "river", "ferry", "pier", "meadow", "glacier")
+TOPICS = ("budget", "timetable", "festival", "election", "library", "museum", "hospital", "school",
+          "bridge", "harvest", "storm", "census", "railway", "theatre", "reservoir", "cooperative")
+ACTIONS = ("reopens", "expands", "votes", "delays", "celebrates", "repairs", "funds", "studies")
+SENTENCES = (
+    "The {topic} at the {place} {action} after a long debate in the regional council.",
+    "Residents of the {place} asked for more information about the {topic} and its costs.",
+    "Officials said the {topic} would be reviewed again in spring, when the {place} is quieter.",
+    "A survey of the {place} found broad support for the {topic}, with some reservations.",
+    "Volunteers from the {place} helped with the {topic}, working through the weekend.",
+)
+
+GOALS = {"home": ("ratio", 0.5), "article": ("ratio", 0.5), "feed.xml": ("ratio", 0.8)}
+SEARCH_P99_MS = 50.0
+SCALE_LIMIT = 1.5
+
+
+# ---------------------------------------------------------------- synthetic data
+
+
+def paragraphs() -> list[tuple[str, str]]:
+    """(sanitized HTML, plain text) of the paragraph pool that articles are assembled from."""
+    pool = []
+    for number in range(40):
+        words = {"place": PLACES[number % len(PLACES)], "topic": TOPICS[(number * 7) % len(TOPICS)],
+                 "action": ACTIONS[(number * 3) % len(ACTIONS)]}
+        text = " ".join(sentence.format(**words) for sentence in SENTENCES[number % 3:number % 3 + 3])
+        if number % 5 == 0:
+            text += (' See the <a href="https://bench.example/background">background</a>. '
+                     f'<img src="https://bench.example/img/{number}.jpg" alt="The {words["place"]}" '
+                     'width="640" height="360">')
+        cleaned = sanitizer.sanitize_html(f"<p>{text}</p>", "https://bench.example/news/")
+        pool.append((cleaned.html, feeds.plain_text(cleaned.html)))
+    return pool
+
+
+def item_title(number: int) -> str:
+    """A varied headline."""
+    return (f"{TOPICS[number % 16].capitalize()} at the {PLACES[(number // 16) % 16]} "
+            f"{ACTIONS[(number // 256) % 8]}: report {number}")
+
+
+def iso(seconds: int) -> str:
+    """An ISO 8601 UTC timestamp (sortable as text, like the site's own)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
+
+
+def item_rows(number: int, pool: list, license_entry: dict) -> tuple[tuple, tuple, tuple, tuple]:
+    """The items, item_revisions, public_text and search_index rows of synthetic item `number`."""
+    picked = [pool[(number * 7 + offset * 13) % len(pool)] for offset in range(3)]
+    html = "\n".join(part[0] for part in picked)
+    text = " ".join(part[1] for part in picked)
+    title = item_title(number)
+    source_id = number % SOURCES + 1
+    url = f"https://source{source_id}.bench.example/news/{number}"
+    moment = iso(BASE_TIME + number)
+    credit = attribution.build_attribution(
+        title=title, original_url=url, creators=[f"Reporter {number % 37}"], publisher=f"Bench Agency {source_id}",
+        source_name=f"Bench Agency {source_id}", source_url=f"https://source{source_id}.bench.example/",
+        copyright_notice=None, license_notice=None, disclaimer=None, license_id=LICENSE,
+        license_name=license_entry["name"], license_url=license_entry["url"], changes={"links_rewritten": 2})
+    evidence = json.dumps({"level": 5, "license": LICENSE, "match": "editor", "source_url": url})
+    decision = json.dumps({"allowed": True, "license": LICENSE, "reason": None})
+    item = (number, source_id, f"guid:{url}", url, url, storage.slugify(title), title,
+            json.dumps([f"Reporter {number % 37}"]), "[]", "[]", "en", moment, moment, f"h{number}",
+            "published", LICENSE, evidence, number, number, moment, moment, moment, moment)
+    revision = (number, number, 1, f"h{number}", moment, "{}", title, html, json.dumps({"links_rewritten": 2}),
+                LICENSE, evidence, decision, json.dumps(credit))
+    return item, revision, (number, number, feeds.excerpt(text)), (number, title, text)
+
+
+ITEM_COLUMNS = ("id, source_id, identity, guid, url, slug, title, authors, categories, enclosures, language, "
+                "published_at, updated_at, entry_hash, status, license, license_evidence, current_revision_id, "
+                "approved_revision_id, first_seen_at, last_seen_at, status_changed_at, published_order")
+REVISION_COLUMNS = ("id, item_id, number, entry_hash, fetched_at, raw, title, content_html, changes, license, "
+                    "license_evidence, decision, attribution")
+
+
+def bulk_load(path: Path, count: int) -> None:
+    """Fill a migrated database with `count` published items, fast.
+
+    Benchmark data only: this writes the tables with sqlite3 directly, with the public-site triggers
+    dropped while loading, then fills what they would have kept (status counts, search index, excerpts)
+    and puts the triggers back from storage's own definitions. The product never writes this way.
+    """
+    db = storage.connect(str(path))
+    storage.migrate(db)
+    for index in range(1, SOURCES + 1):
+        storage.add_source(db, f"https://source{index}.bench.example/feed.xml", name=f"Bench Agency {index}",
+                           license=LICENSE, evidence="Site footer: licensed under CC BY 4.0")
+    db.conn.close()
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    # a half-built file is thrown away, so neither a journal nor syncing is needed
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    pool, license_entry = paragraphs(), licenses.get_license(LICENSE)
+    for start in range(1, count + 1, BATCH):
+        numbers = range(start, min(start + BATCH, count + 1))
+        insert_batch(conn, [item_rows(number, pool, license_entry) for number in numbers])
+        print(f"  loaded {numbers[-1]:,} / {count:,} items", file=sys.stderr, flush=True)
+    finish_load(conn)
+    conn.close()
+
+
+def insert_batch(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """One transaction of items with their revision, excerpt and search row."""
+    conn.execute("BEGIN")
+    conn.executemany(f"INSERT INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * 23)})", [r[0] for r in rows])
+    conn.executemany(f"INSERT INTO item_revisions ({REVISION_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                     [r[1] for r in rows])
+    conn.executemany("INSERT INTO public_text (item_id, revision_id, excerpt) VALUES (?, ?, ?)",
+                     [r[2] for r in rows])
+    conn.executemany("INSERT INTO search_index (rowid, title, body) VALUES (?, ?, ?)", [r[3] for r in rows])
+    conn.execute("COMMIT")
+
+
+def finish_load(conn: sqlite3.Connection) -> None:
+    """What the triggers would have kept, the triggers themselves, and WAL as the site runs it."""
+    conn.execute("DELETE FROM status_counts")
+    conn.execute("INSERT INTO status_counts (status, n) SELECT status, count(*) FROM items GROUP BY status")
+    conn.execute("DELETE FROM public_index_queue")
+    conn.execute("UPDATE site_state SET version = version + 1")
+    for statement in storage.public_site_triggers():
+        conn.execute(statement)
+    conn.execute("PRAGMA journal_mode = WAL")
+
+
+def database_for(count: int, cache_dir: Path) -> Path:
+    """The cached database of `count` items, built first if missing."""
+    path = cache_dir / f"serve-v{DATA_FORMAT}-{count}.sqlite"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    for leftover in cache_dir.glob(partial.name + "*"):
+        leftover.unlink()
+    print(f"building a database of {count:,} items (cached for later runs) ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    bulk_load(partial, count)
+    partial.rename(path)
+    print(f"  built in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return path
+
+
+# ---------------------------------------------------------------- the server process
+
+
+def serve_forever(database: str, threads: int) -> None:
+    """Child process: the app plus /_bench/static under waitress on a free port of 127.0.0.1."""
+    import logging
+
+    from flask import Response
+    from waitress.server import create_server
+
+    from republisher import create_app
+    from republisher.serve import prepare_database
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    holder = {}
+    server = create_server(lambda environ, start: holder["app"](environ, start), host="127.0.0.1", port=0,
+                           threads=threads, ident="republisher")
+    app = create_app({"DATABASE": database, "SITE_URL": f"http://127.0.0.1:{server.effective_port}",
+                      "SECRET_KEY": "bench"})
+    app.add_url_rule("/_bench/static", "bench_static",
+                     lambda: Response(STATIC_BODY, mimetype="text/html"))
+    with app.app_context():
+        prepare_database()
+    holder["app"] = app
+    print(f"PORT {server.effective_port}", flush=True)
+    server.run()
+
+
+class Server:
+    """The benchmark's server subprocess."""
+
+    def __init__(self, database: Path, threads: int):
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve", str(database), "--threads", str(threads)],
+                                        stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            self.process.kill()
+            raise RuntimeError(f"server did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def close(self) -> None:
+        """Stop the server."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- the load generator
+
+
+@dataclass
+class Result:
+    """What one route measured."""
+
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    bytes: int = 0
+
+    @property
+    def rps(self) -> float:
+        """Completed requests per second."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        """A latency percentile in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+def load(port: int, paths: list[str], connections: int, requests: int, seconds: float) -> Result:
+    """Send up to `requests` GETs (cycling through paths) over keep-alive connections, within `seconds`."""
+    counter = itertools.count()
+    deadline = time.perf_counter() + seconds
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    received = [0] * connections
+
+    def worker(slot: int) -> None:
+        """One keep-alive connection sending requests until the count or the time is used up."""
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            number = next(counter)
+            if number >= requests or time.perf_counter() > deadline:
+                break
+            path = paths[number % len(paths)]
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                received[slot] += len(response.read())
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            latencies[slot].append(time.perf_counter() - started)
+            if not ok:
+                errors[slot] += 1
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = [value for chunk in latencies for value in chunk]
+    return Result(len(flat), elapsed, flat, sum(errors), sum(received))
+
+
+# ---------------------------------------------------------------- routes and report
+
+
+def distinct_queries(count: int, rng: random.Random) -> list[str]:
+    """Distinct search queries: every word and pair of words of the vocabulary, then triples."""
+    vocabulary = PLACES + TOPICS
+    queries = list(vocabulary) + [" ".join(pair) for pair in itertools.permutations(vocabulary, 2)]
+    triples = itertools.permutations(vocabulary, 3)
+    while len(queries) < count:
+        queries.append(" ".join(next(triples)))
+    rng.shuffle(queries)
+    return queries[:count]
+
+
+def route_paths(count: int, requests: int) -> dict[str, tuple[list[str], bool]]:
+    """Per route: the URL paths it cycles through, and whether each request must miss the page cache."""
+    from republisher.site import item_slug
+
+    def article(number: int) -> str:
+        """The canonical path of a synthetic article."""
+        return f"/articles/{number}/{item_slug(item_title(number))}"
+
+    rng = random.Random(count)
+    wanted = requests + WARMUP
+    return {
+        "ceiling": (["/_bench/static"], False),
+        "home": (["/"], False),
+        "article": ([article(n) for n in range(count, max(0, count - HOT_ARTICLES), -1)], False),
+        "article (random)": ([article(n) for n in rng.sample(range(1, count + 1), min(count, wanted))], True),
+        "search": ([f"/search?q={quote(query)}" for query in distinct_queries(wanted, rng)], True),
+        "feed.xml": (["/feed.xml"], False),
+    }
+
+
+def phases(paths: list[str], cold: bool, latency_requests: int) -> tuple[list, list, list]:
+    """Warm-up, throughput and latency paths; a cold route's three sets are disjoint, so nothing is cached."""
+    if not cold:
+        return paths, paths, paths
+    warm, latency = min(WARMUP, len(paths) // 5), min(latency_requests, len(paths) // 5)
+    return paths[:warm], paths[warm:len(paths) - latency], paths[len(paths) - latency:]
+
+
+@dataclass
+class Measured:
+    """A route's throughput under concurrent load and its latency one request at a time."""
+
+    loaded: Result
+    single: Result
+
+
+def measure(database: Path, count: int, args) -> dict[str, Measured]:
+    """Every route at one database size; the ceiling is measured first and last, and pooled."""
+    server = Server(database, args.threads)
+    try:
+        results = {}
+        routes = route_paths(count, args.requests + args.latency_requests)
+        for route in [*routes, "ceiling (again)"]:
+            paths, cold = routes[route.removesuffix(" (again)")]
+            warmup, throughput, latency = phases(paths, cold, args.latency_requests)
+            load(server.port, warmup, args.connections, WARMUP, args.seconds)
+            # a cold route's lists hold exactly the distinct paths to send; a hot route cycles through its own
+            loaded = load(server.port, throughput, args.connections,
+                          min(args.requests, len(throughput)) if cold else args.requests, args.seconds)
+            single = load(server.port, latency, 1,
+                          min(args.latency_requests, len(latency)) if cold else args.latency_requests, args.seconds)
+            results[route] = Measured(loaded, single)
+        first, last = results.pop("ceiling"), results.pop("ceiling (again)")
+        return {"ceiling": Measured(pooled(first.loaded, last.loaded), pooled(first.single, last.single)),
+                **results}
+    finally:
+        server.close()
+
+
+def pooled(first: Result, second: Result) -> Result:
+    """Two measurements of the same route as one."""
+    return Result(first.requests + second.requests, first.seconds + second.seconds,
+                  first.latencies + second.latencies, first.errors + second.errors, first.bytes + second.bytes)
+
+
+def verdict(route: str, result: Measured, ceiling: Measured, count: int) -> str:
+    """The goal of a route and whether this run met it."""
+    if route in GOALS:
+        _, wanted = GOALS[route]
+        ratio = result.loaded.rps / ceiling.loaded.rps
+        return f">= {wanted:.1f}x ceiling: {'met' if ratio >= wanted else 'MISSED'}"
+    if route == "search" and count >= 1_000_000:
+        p99 = result.single.percentile(0.99)
+        return f"p99 < {SEARCH_P99_MS:.0f} ms: {'met' if p99 < SEARCH_P99_MS else 'MISSED'}"
+    return ""
+
+
+def report(all_results: dict[int, dict[str, Measured]], args) -> None:
+    """Print the figures, ratios and goals."""
+    print(f"republisher under waitress ({args.threads} threads) on 127.0.0.1, one run. req/s: {args.connections} "
+          f"keep-alive connections, up to {args.requests} requests per route; latency: one connection, "
+          f"up to {args.latency_requests} requests; p99 loaded: at {args.connections} connections; "
+          f"each after a warm-up")
+    print(f"{'items':>10}  {'route':<17}{'KB':>5}{'req/s':>7}{'vs ceiling':>11}{'p50 ms':>8}{'p99 ms':>8}"
+          f"{'p99 loaded':>11}  goal")
+    for count, results in all_results.items():
+        ceiling = results["ceiling"]
+        for route, result in results.items():
+            errors = result.loaded.errors + result.single.errors
+            size = result.loaded.bytes / max(1, result.loaded.requests) / 1024
+            print(f"{count:>10,}  {route:<17}{size:>5.0f}{result.loaded.rps:>7.0f}"
+                  f"{result.loaded.rps / ceiling.loaded.rps:>10.2f}x{result.single.percentile(0.5):>8.1f}"
+                  f"{result.single.percentile(0.99):>8.1f}{result.loaded.percentile(0.99):>11.1f}  "
+                  f"{verdict(route, result, ceiling, count)}" + (f"  ({errors} errors)" if errors else ""))
+    sizes = sorted(all_results)
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        print(f"\n{large:,} vs {small:,} items (goal: no route slower than {SCALE_LIMIT}x; throughput as a share "
+              f"of each size's ceiling, p99 one request at a time)")
+        for route in all_results[large]:
+            if route == "ceiling":
+                continue
+            a, b = all_results[small][route], all_results[large][route]
+            share = ((a.loaded.rps / all_results[small]["ceiling"].loaded.rps)
+                     / (b.loaded.rps / all_results[large]["ceiling"].loaded.rps))
+            before, after = a.single.percentile(0.99), b.single.percentile(0.99)
+            met = "met" if share <= SCALE_LIMIT and after / before <= SCALE_LIMIT else "MISSED"
+            print(f"  {route:<17} throughput {share:.2f}x slower, p99 {before:.1f} -> {after:.1f} ms "
+                  f"({after / before:.2f}x): {met}")
+
+
+def main() -> None:
+    """Parse arguments; either serve (child) or build, measure and report (parent)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 1_000_000], help="published items")
+    parser.add_argument("--requests", type=int, default=3000, help="measured requests per route")
+    parser.add_argument("--latency-requests", type=int, default=500, help="requests one at a time per route")
+    parser.add_argument("--seconds", type=float, default=10.0, help="time cap per route and phase")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "republisher-bench")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_forever(args.serve, args.threads)
+        return
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    databases = {count: database_for(count, args.cache_dir) for count in args.sizes}
+    report({count: measure(path, count, args) for count, path in databases.items()}, args)
+
+
+if __name__ == "__main__":
+    main()
