@@ -97,7 +97,7 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
     parsed = parser.parse_document(result.body, result.headers, result.url)
     feed = parsed["feed"]
     storage.record_feed_license(db, source["id"], licensing.feed_license(feed))
-    fields.update(feed_fields(source, feed))
+    fields.update(feed_fields(db, source, feed))
     source = dict(source, **fields)
     feed_json = json.dumps(feed, ensure_ascii=False, default=str)
     known = storage.known_entries(db, source["id"])
@@ -189,12 +189,13 @@ def conditional_fields(result) -> dict:
     return fields
 
 
-def feed_fields(source: dict, feed: dict) -> dict:
+def feed_fields(db, source: dict, feed: dict) -> dict:
     """Source fields learned from the feed itself."""
     fields = {"feed_title": feed.get("title"), "language": feed.get("language") or source.get("language"),
               "site_url": feed.get("link") or source.get("site_url")}
     if source.get("name") == source.get("url") and feed.get("title"):
         fields["name"] = feed["title"]
+        fields["slug"] = storage.unique_source_slug(db, feed["title"])
     return fields
 
 

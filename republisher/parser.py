@@ -6,7 +6,7 @@ import io
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import feedparser
 
@@ -17,6 +17,7 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
+URL_SAFE_CHARACTERS = "%:/?#[]@!$&'()*+,;=~-._"
 
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
@@ -212,7 +213,8 @@ def safe_link(value, base: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return absolute
+    # characters a URL may not carry (spaces, quotes, angle brackets) are percent-encoded, not passed on
+    return quote(absolute, safe=URL_SAFE_CHARACTERS)
 
 
 def text(value, detail=None) -> str | None:

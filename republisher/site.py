@@ -521,6 +521,15 @@ def robots():
     return web.cached(render, mimetype="text/plain")
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon for clients that ask for it at the root, cached for a day."""
+    response = current_app.send_static_file("favicon.svg")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
 @bp.get("/healthz")
 def healthz():
     """Liveness and database health as JSON; 503 when the database cannot be read."""

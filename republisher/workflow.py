@@ -16,6 +16,12 @@ def initial_status(decision: dict, auto_approve: bool) -> str:
     return "published" if auto_approve else "pending"
 
 
+def publication_order(item: dict) -> str:
+    """Where an item sorts on the site: the publisher's date, never in the future, else when we first saw it."""
+    now = storage.utcnow()
+    return min(item.get("published_at") or item.get("first_seen_at") or now, now)
+
+
 def revision_decision(db, item: dict) -> dict:
     """The license decision recorded with the item's current revision."""
     revision = storage.get_revision(db, item["current_revision_id"]) if item.get("current_revision_id") else None
@@ -34,7 +40,7 @@ def approve(db, item_id: int, actor: str = "cli") -> dict:
         raise WorkflowError(f"item {item_id} is {item['status']} and cannot be approved")
     return storage.set_item_status(db, item_id, "published", reason=None, fields={
         "approved_revision_id": item["current_revision_id"], "review_flag": None,
-        "published_order": item.get("published_order") or storage.utcnow()})
+        "published_order": item.get("published_order") or publication_order(item)})
 
 
 def reject(db, item_id: int, reason: str | None = None, actor: str = "cli") -> dict:
@@ -62,7 +68,7 @@ def publish_current(db, item_id: int) -> dict:
         raise WorkflowError(f"item {item_id} has no allowed license decision")
     return storage.set_item_status(db, item_id, "published", fields={
         "approved_revision_id": item["current_revision_id"], "review_flag": None,
-        "published_order": item.get("published_order") or storage.utcnow()})
+        "published_order": item.get("published_order") or publication_order(item)})
 
 
 def apply_decision(db, item_id: int, decision: dict, auto_approve: bool) -> dict:

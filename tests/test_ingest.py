@@ -167,3 +167,16 @@ def test_every_fetch_is_logged_with_counts(app, db, httpserver):
     assert row["duration_ms"] >= 0
     source = storage.get_source(db, source_id)
     assert source["last_success_at"] and source["next_fetch_at"] > source["last_success_at"]
+
+
+def test_links_are_percent_encoded_and_unnamed_sources_take_the_feeds_title(app, db, httpserver):
+    body = b"""<rss version="2.0"><channel><title>Quay Notes</title>
+      <item><title>Odd link</title><guid>odd</guid><link>/story one/"quoted"&lt;x&gt;</link></item>
+    </channel></rss>"""
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    refresh(app, db, source_id)
+    [item] = storage.list_items(db, source_id=source_id)
+    assert item["url"] == httpserver.url_for("/story%20one/%22quoted%22%3Cx%3E")
+    source = storage.get_source(db, source_id)
+    assert (source["name"], source["slug"]) == ("Quay Notes", "quay-notes")

@@ -470,3 +470,31 @@ def test_serve_runs_the_app_under_waitress_on_a_migrated_indexed_database(app, d
     assert served is app and options["port"] == 8123 and options["threads"] == 3
     assert options["host"] == "127.0.0.1"
     assert not storage.public_index_backlog(db)
+
+
+# ---------------------------------------------------------------- fixes found in the browser
+
+
+def test_items_approved_together_are_listed_by_the_publishers_date(app, db, httpserver, client):
+    source_id = add_feed(app, db, httpserver, "/harbor", sample_feed("harbor-wire.xml"))
+    for item in storage.list_items(db, source_id=source_id):
+        workflow.approve(db, item["id"])
+    home = parse_html(client.get("/").data)
+    titles = [text_of(card) for card in elements(home, "h2", class_="card-title")]
+    assert titles == ["Ferry service resumes after winter storms", "Fishing cooperative opens a shared cold store",
+                      "Lighthouse keepers' cottages to become a museum"]
+
+
+def test_a_date_in_the_future_does_not_pin_an_item_to_the_top(app, db, httpserver, client):
+    future = sample_feed("harbor-wire.xml").replace(b"Sat, 21 Nov 2026 11:00:00 GMT", b"Sat, 21 Nov 2099 11:00:00 GMT")
+    source_id = add_feed(app, db, httpserver, "/harbor", future)
+    for item in storage.list_items(db, source_id=source_id):
+        workflow.approve(db, item["id"])
+    lighthouse = next(item for item in storage.list_items(db) if item["title"].startswith("Lighthouse"))
+    assert lighthouse["published_order"] <= storage.utcnow()
+
+
+def test_the_site_icon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.cache_control.max_age == 86400

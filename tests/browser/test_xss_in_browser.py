@@ -28,7 +28,7 @@ NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 CHANNEL_TITLE = "Corpus \"'><img src=x onerror=alert('channel')><script>alert('channel')</script>"
 PAGE_FORBIDDEN = FORBIDDEN_ELEMENTS - {"form", "input", "button"}  # the site's own search forms, checked apart
 HEAD_ELEMENTS = {"head", "meta", "title", "link", "script"}
-HEAD_LINK_RELS = {"stylesheet", "alternate", "canonical", "license"}
+HEAD_LINK_RELS = {"stylesheet", "alternate", "canonical", "license", "icon"}
 PLAYWRIGHT_CALL = "((utilityScript, ...args) => utilityScript.evaluate(...args))"
 PLAYWRIGHT_UTILITY_END = "return new (module.exports.UtilityScript())(globalThis, false);\n      })();"
 CSP_REQUIRED = ("script-src 'none'", "default-src 'none'")
