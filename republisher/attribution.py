@@ -5,6 +5,8 @@ The dict built here is stored with the item and rendered by the `_attribution.ht
 endorsement by the publisher (CC BY 4.0 §2(a)(6)): "by", "Originally published by", nothing more.
 """
 
+import html
+import re
 from urllib.parse import urlsplit
 
 BASE_NOTICE = "HTML reformatted for this site"
@@ -81,6 +83,38 @@ def changes_notice(changes: dict[str, int], editor_changes=(), earlier: str | No
     notice = "Changes: " + "; ".join(clauses) + "."
     earlier = trimmed(earlier)
     return f"{notice} Earlier changes: {earlier}" if earlier else notice
+
+
+MODIFICATION_WORDS = re.compile(
+    r"\b(?:(?:adapted|modified|translated|abridged|condensed|excerpted)\s+(?:from|by)\b"
+    r"|(?:is|was|has been)\s+(?:adapted|modified|translated|abridged|condensed|excerpted)\b"
+    r"|Changes:)", re.IGNORECASE)
+TAG = re.compile(r"<[^>]*>")
+SENTENCE_REACH = 300
+
+
+def earlier_modification_notice(*texts: str | None) -> str | None:
+    """The source's own statement that its work was modified from another (kept by CC BY 4.0 3(a)(1)(B)).
+
+    Texts may be sanitized HTML; tags are dropped only to read the words.
+    """
+    for text in texts:
+        plain = html.unescape(TAG.sub(" ", text or ""))
+        match = MODIFICATION_WORDS.search(plain)
+        if match:
+            return trimmed(sentence_around(plain, match.start(), match.end()))
+    return None
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence holding text[start:end], looking at most SENTENCE_REACH characters each way."""
+    head = text[max(0, start - SENTENCE_REACH):start]
+    cut = max(head.rfind(mark) for mark in ".!?")
+    begin = start - len(head) + cut + 1 if cut >= 0 else start - len(head)
+    tail = text[end:end + SENTENCE_REACH]
+    stops = [position for position in (tail.find(mark) for mark in ".!?") if position >= 0]
+    finish = end + min(stops) + 1 if stops else end + len(tail)
+    return " ".join(text[begin:finish].split())
 
 
 def plain_credit(attribution: dict) -> str:

@@ -42,7 +42,8 @@ def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:
     if "html" not in content_type:
         raw_content = plain_text_as_html(raw_content)
     cleaned = sanitizer.sanitize_html(raw_content, entry.get("base") or feed.get("url"))
-    credit = build_credit(entry, feed, source, decision, cleaned.changes)
+    earlier = attribution.earlier_modification_notice(entry.get("rights"), cleaned.html)
+    credit = build_credit(entry, feed, source, decision, cleaned.changes, earlier)
     return {"content_html": cleaned.html, "changes": cleaned.changes, "attribution": credit}
 
 
@@ -60,7 +61,8 @@ def plain_text_as_html(text: str) -> str:
     return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs)
 
 
-def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes: dict) -> dict:
+def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes: dict,
+                 earlier_changes: str | None = None) -> dict:
     """The structured attribution for an entry."""
     license_info = licenses.get_license(decision.get("license")) if decision.get("license") else None
     publisher = source.get("credit_name") or decision.get("attribution_party") or feed.get("title") or source.get("name")
@@ -78,6 +80,7 @@ def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes:
         license_name=license_info["name"] if license_info else None,
         license_url=license_info["url"] if license_info else None,
         changes=changes,
+        earlier_changes_notice=earlier_changes,
         remove_credit=bool(source.get("remove_credit")),
         attribution_required=bool(license_info.get("attribution", True)) if license_info else True,
     )

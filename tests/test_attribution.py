@@ -268,3 +268,25 @@ def test_partial_and_text_forms_accept_an_incomplete_stored_dict():
     assert json_ld({}, page_url="https://mirror.test/a/1", published=None,
                    site_name="Mirror")["headline"] == "Untitled"
     assert text_of(footer(render({"title": "Old"}))) == "Old."
+
+
+def test_an_earlier_modification_notice_in_the_source_is_found_and_kept():
+    from republisher.processor import process_entry
+
+    entry = {"title": "Harbour plan", "link": "https://agency.example/harbour", "authors": ["Ana Silva"],
+             "content": "<p>The plan was approved.</p><p>This article was translated from Portuguese by the newsroom.</p>",
+             "content_type": "text/html", "base": "https://agency.example/", "raw": {}}
+    feed = {"title": "Agency", "url": "https://agency.example/feed", "raw": {}}
+    processed = process_entry(entry, feed, {"name": "Agency", "url": "https://agency.example/feed"},
+                              frozenset({"CC-BY-4.0"}), "2026-01-01T00:00:00+00:00")
+    assert processed["attribution"]["changes_notice"] == (
+        "Changes: HTML reformatted for this site. Earlier changes: This article was translated from Portuguese "
+        "by the newsroom.")
+
+
+def test_no_earlier_notice_is_invented():
+    from republisher.attribution import earlier_modification_notice
+
+    assert earlier_modification_notice("Ferries resumed on Monday.", None) is None
+    assert earlier_modification_notice("© 2026 Agency. Adapted from a report by the port authority.") == (
+        "Adapted from a report by the port authority.")
