@@ -100,11 +100,11 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
     fields.update(feed_fields(db, source, feed))
     source = dict(source, **fields)
     feed_json = json.dumps(feed, ensure_ascii=False, default=str)
-    known = storage.known_entries(db, source["id"])
     seen_at = storage.utcnow()
+    keyed = [(raw, processor.entry_identity(parser.identity_fields(raw, feed))) for raw in parsed["raw_entries"]]
+    known = storage.known_entries(db, source["id"], [identity for _, identity in keyed])
     touched = []
-    for raw in parsed["raw_entries"]:
-        identity = processor.entry_identity(parser.identity_fields(raw, feed))
+    for raw, identity in keyed:
         digest = processor.entry_hash(parser.raw_fingerprint(raw))
         stored = known.get(identity)
         if stored and stored["entry_hash"] == digest:

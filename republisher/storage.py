@@ -223,10 +223,16 @@ def fetch_log(db: Database, source_id: int | None = None, limit: int = 50) -> li
 # ---------------------------------------------------------------- items
 
 
-def known_entries(db: Database, source_id: int) -> dict[str, dict]:
-    """identity -> {id, entry_hash, status} of a source's stored items."""
-    return {row["identity"]: row for row in db.query(
-        "select id, identity, entry_hash, status, license_override from items where source_id = ?", [source_id])}
+def known_entries(db: Database, source_id: int, identities: list[str]) -> dict[str, dict]:
+    """identity -> {id, entry_hash, status, license_override} for those of the identities already stored."""
+    known = {}
+    for start in range(0, len(identities), 500):  # stays under SQLite's limit on bound parameters
+        batch = identities[start:start + 500]
+        marks = ", ".join("?" for _ in batch)
+        known.update((row["identity"], row) for row in db.query(
+            f"select id, identity, entry_hash, status, license_override from items "
+            f"where source_id = ? and identity in ({marks})", [source_id, *batch]))
+    return known
 
 
 def store_item(db: Database, source_id: int, item: dict, revision: dict) -> tuple[int, bool]:
@@ -259,7 +265,10 @@ def touch_items(db: Database, item_ids: list[int]) -> None:
         return
     now = utcnow()
     with transaction(db):
-        db.conn.executemany("update items set last_seen_at = ? where id = ?", [(now, i) for i in item_ids])
+        for start in range(0, len(item_ids), 500):
+            batch = item_ids[start:start + 500]
+            db.execute(f"update items set last_seen_at = ? where id in ({', '.join('?' for _ in batch)})",
+                       [now, *batch])
 
 
 def get_item(db: Database, item_id: int) -> dict:
