@@ -20,6 +20,9 @@ FEED_SIZE = 50
 SITEMAP_CHUNK = 1000
 MAX_QUERY_CHARS = 200
 MAX_SEARCH_TERMS = 12
+SEARCH_STOPPED = ("Every one of these words is in a great many articles, and the search stopped before it found "
+                  "an article with all of them. Older articles may still match: add a more specific word, or "
+                  "leave out a common one.")
 RTL_LANGUAGES = frozenset({"fa", "ar", "he", "ur", "ps", "ckb", "dv", "yi"})
 FEED_TYPES = {
     "rss": ("application/rss+xml", feeds.rss),
@@ -353,13 +356,20 @@ def render_search() -> str:
         return render_template("search.html", **context)
     before = request.args.get("before", type=int)
     try:
-        rows = storage.public_search(db(), match, before=before, limit=PAGE_SIZE + 1)
+        rows, finished = storage.public_search_bounded(db(), match, before=before, limit=PAGE_SIZE + 1)
     except sqlite3.OperationalError:
         context["message"] = "This search could not be run. Try different words."
         return render_template("search.html", **context)
+    if not finished and not rows:
+        context["message"] = SEARCH_STOPPED
+        return render_template("search.html", **context)
     sources = sources_by_id()
     context["cards"] = [present_card(row, sources) for row in rows[:PAGE_SIZE]]
-    context["next_cursor"] = rows[PAGE_SIZE - 1]["id"] if len(rows) > PAGE_SIZE else None
+    if len(rows) > PAGE_SIZE:
+        context["next_cursor"] = rows[PAGE_SIZE - 1]["id"]
+    elif not finished:
+        # the search stopped early: the matches found are the newest; "Earlier matches" goes on from there
+        context["next_cursor"] = rows[-1]["id"]
     context["paged"] = before is not None
     return render_template("search.html", **context)
 

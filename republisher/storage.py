@@ -1,6 +1,7 @@
 """Storage: the one module that names tables. SQLite through sqlite-utils, WAL, busy timeout."""
 
 import contextlib
+import itertools
 import json
 import re
 import sqlite3
@@ -472,6 +473,13 @@ def public_sources(db: Database) -> list[dict]:
         "license_evidence FROM sources ORDER BY name COLLATE NOCASE, id"))
 
 
+# A search's work limit. Queries of several common words with few or no matches in common make FTS5
+# walk whole posting lists, which grow with the archive; everything else stops after a page of rows.
+# At one million items 2,000 steps is a few milliseconds; a 20-row page of any query at a thousand
+# items takes under 1,000.
+SEARCH_STEP_BUDGET = 2000
+SEARCH_STEP_CHECK = 100
+
 _CARD_COLUMNS = ("i.id, i.source_id, i.url, i.language, i.published_at, i.published_order, "
                  "coalesce(r.title, i.title) AS title, p.excerpt")
 _CARD_JOINS = ("JOIN item_revisions r ON r.id = i.approved_revision_id "
@@ -510,7 +518,48 @@ def public_article(db: Database, item_id: int) -> dict | None:
 
 def public_search(db: Database, match: str, *, before: int | None = None, limit: int = 20) -> list[dict]:
     """Published items matching an FTS5 query, newest stored first (rowid order, never bm25)."""
-    params = [match]
+    sql, params = _public_search_sql(match, before, limit)
+    return list(db.query(sql, params))
+
+
+def public_search_bounded(db: Database, match: str, *, before: int | None = None, limit: int = 20,
+                          steps: int | None = None) -> tuple[list[dict], bool]:
+    """Like public_search, but stop after about `steps` SQLite VM steps: (rows found so far, finished).
+
+    Rows come newest first, so those found before a stop are the newest matches, in order. Steps count
+    FTS5's reads of its index as well, and do not depend on how busy the machine is.
+    """
+    sql, params = _public_search_sql(match, before, limit)
+    steps = SEARCH_STEP_BUDGET if steps is None else steps
+    checks = itertools.count(1)
+    stopped = []
+
+    def over_budget() -> int:
+        """Nonzero (interrupt) once the budget is spent."""
+        if next(checks) * SEARCH_STEP_CHECK > steps:
+            stopped.append(True)
+            return 1
+        return 0
+
+    rows: list[dict] = []
+    db.conn.set_progress_handler(over_budget, SEARCH_STEP_CHECK)
+    try:
+        # a plain cursor: db.query wraps the first step in a savepoint, and the stop may come inside it
+        cursor = db.conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        for row in cursor:
+            rows.append(dict(zip(keys, row)))
+    except sqlite3.OperationalError:
+        if not stopped:
+            raise
+    finally:
+        db.conn.set_progress_handler(None, 0)
+    return rows, not stopped
+
+
+def _public_search_sql(match: str, before: int | None, limit: int) -> tuple[str, list]:
+    """The search statement and its parameters."""
+    params: list = [match]
     keyset = ""
     if before is not None:
         keyset = "AND s.rowid < ?"
@@ -518,7 +567,7 @@ def public_search(db: Database, match: str, *, before: int | None = None, limit:
     sql = (f"SELECT {_CARD_COLUMNS} FROM search_index s JOIN items i ON i.id = s.rowid {_CARD_JOINS} "
            f"WHERE search_index MATCH ? {keyset} AND i.status = 'published' "
            "ORDER BY s.rowid DESC LIMIT ?")
-    return list(db.query(sql, params + [int(limit)]))
+    return sql, params + [int(limit)]
 
 
 def public_max_item_id(db: Database) -> int:

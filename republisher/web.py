@@ -3,6 +3,7 @@
 ``register(app)`` is called once by the app factory; it registers the public site's blueprint too.
 """
 
+import gzip
 import hashlib
 import logging
 import sqlite3
@@ -44,6 +45,10 @@ MAX_REQUEST_BYTES = 1024 * 1024
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 CACHE_ENTRIES = 2048
 CACHE_BYTES = 64 * 1024 * 1024
+# below about a packet, compressing saves the client nothing it would notice
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 6
+GZIP_ETAG_SUFFIX = "-gz"
 EXTENSION = "republisher.web"
 
 
@@ -142,10 +147,10 @@ class SiteCache:
             if not self.current(stamp) or key in self.entries:
                 return
             self.entries[key] = entry
-            self.size += len(entry.body)
+            self.size += entry.size
             while len(self.entries) > CACHE_ENTRIES or self.size > CACHE_BYTES:
                 _, dropped = self.entries.popitem(last=False)
-                self.size -= len(dropped.body)
+                self.size -= dropped.size
 
     def memo(self, stamp: tuple, name: str, loader):
         """A value computed once per site version (e.g. the sources by id)."""
@@ -166,6 +171,12 @@ class Rendered:
     body: bytes
     status: int = 200
     headers: tuple = ()
+    gzipped: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes this entry holds in memory, both encodings."""
+        return len(self.body) + len(self.gzipped or b"")
 
 
 def site_cache() -> SiteCache:
@@ -233,19 +244,64 @@ def validators(key: str) -> tuple[str, datetime]:
 def cached(render, mimetype: str = "text/html", max_age: int = PUBLIC_MAX_AGE) -> Response:
     """Answer 304 when the client's copy is current, else serve this version's bytes, rendering once.
 
-    ``render()`` returns a ``Rendered``, or a str/bytes body for a 200.
+    ``render()`` returns a ``Rendered``, or a str/bytes body for a 200. Clients that accept gzip get the
+    copy compressed when the entry was cached, under its own ETag.
     """
     key = request_key()
     etag, last_modified = validators(key)
-    if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-        return public_response(Rendered(b"", 304), mimetype, etag, last_modified, max_age)
+    wants_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
+    if not modified(etag, last_modified):
+        tag = etag + GZIP_ETAG_SUFFIX if wants_gzip else etag
+        return public_response(Rendered(b"", 304), mimetype, tag, last_modified, max_age)
     stamp = site_state()["stamp"]
     cache = site_cache()
     entry = cache.get(stamp, key)
     if entry is None:
-        entry = as_rendered(render())
+        entry = with_gzip(as_rendered(render()))
         cache.put(stamp, key, entry)
+    if wants_gzip and entry.gzipped is not None:
+        response = public_response(Rendered(entry.gzipped, entry.status, entry.headers), mimetype,
+                                   etag + GZIP_ETAG_SUFFIX, last_modified, max_age)
+        response.headers["Content-Encoding"] = "gzip"
+        return response
     return public_response(entry, mimetype, etag, last_modified, max_age)
+
+
+def modified(etag: str, last_modified: datetime) -> bool:
+    """False when the client's copy is current, in either encoding (a cache may hold either)."""
+    environ = request.environ
+    return (is_resource_modified(environ, etag=etag, last_modified=last_modified)
+            and is_resource_modified(environ, etag=etag + GZIP_ETAG_SUFFIX, last_modified=last_modified))
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip: its own entry's q wins over "*"; q=0 means no."""
+    found = {}
+    for part in (header or "").split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        # a repeated name keeps its first q; x-gzip is gzip's old alias (RFC 9110, 8.4.1.3)
+        found.setdefault("gzip" if name == "x-gzip" else name, quality)
+    quality = found.get("gzip", found.get("*", 0.0))
+    return quality > 0
+
+
+def with_gzip(entry: Rendered) -> Rendered:
+    """The entry with a gzip copy of its body, made once as it enters the cache."""
+    if len(entry.body) < GZIP_MIN_BYTES:
+        return entry
+    # mtime=0: the same body always compresses to the same bytes
+    return Rendered(entry.body, entry.status, entry.headers, gzip.compress(entry.body, GZIP_LEVEL, mtime=0))
 
 
 def as_rendered(value) -> Rendered:
@@ -259,6 +315,8 @@ def public_response(entry: Rendered, mimetype: str, etag: str, last_modified: da
                     max_age: int) -> Response:
     """A response for anyone: validators on 200 and 304; errors are not kept by caches."""
     response = Response(entry.body, status=entry.status, mimetype=mimetype, headers=list(entry.headers))
+    # every cached route may answer in gzip, so shared caches must key on the request's encodings
+    response.vary.add("Accept-Encoding")
     if entry.status in (200, 304):
         response.set_etag(etag)
         response.last_modified = last_modified

@@ -498,3 +498,87 @@ def test_the_site_icon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert response.cache_control.max_age == 86400
+
+
+# ---------------------------------------------------------------- compression
+
+
+def test_gzip_requests_get_the_same_bytes_compressed_with_vary_on_both(client, harbor):
+    import gzip
+
+    for path in ("/", "/feed.xml", "/atom.xml", article_path(client, harbor["ferry"]["id"])):
+        plain = client.get(path)
+        packed = client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert plain.status_code == packed.status_code == 200
+        assert "Content-Encoding" not in plain.headers
+        assert packed.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(packed.data) == plain.data
+        assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data)
+        assert packed.headers["Content-Type"] == plain.headers["Content-Type"]
+        for response in (plain, packed):
+            assert "Accept-Encoding" in response.headers["Vary"]
+        assert packed.headers["ETag"] != plain.headers["ETag"]
+        assert packed.headers["ETag"].endswith('-gz"')
+
+
+@pytest.mark.parametrize("header", ["gzip;q=0", "gzip; q=0.0, deflate", "identity", "*;q=0", "br, *;q=0",
+                                    "*, gzip;q=0"])
+def test_clients_that_refuse_gzip_get_identity(client, harbor, header):
+    response = client.get("/feed.xml", headers={"Accept-Encoding": header})
+    assert response.status_code == 200
+    assert "Content-Encoding" not in response.headers
+    assert response.data.startswith(b"<?xml")
+    assert "Accept-Encoding" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("header", ["gzip;q=0.5, identity", "*", "GZIP", "x-gzip", "deflate;q=0, gzip;q=1"])
+def test_gzip_is_recognised_however_it_is_asked_for(client, harbor, header):
+    response = client.get("/feed.xml", headers={"Accept-Encoding": header})
+    assert response.headers["Content-Encoding"] == "gzip"
+
+
+def test_small_bodies_are_sent_as_they_are(client):
+    response = client.get("/robots.txt", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
+    assert response.data.startswith(b"User-agent")
+
+
+def test_a_conditional_request_with_either_etag_gets_304(client, harbor):
+    gzip_headers = {"Accept-Encoding": "gzip"}
+    for path in ("/", "/feed.xml"):
+        plain_etag = client.get(path).headers["ETag"]
+        gzip_etag = client.get(path, headers=gzip_headers).headers["ETag"]
+        for etag in (plain_etag, gzip_etag):
+            for headers in ({}, gzip_headers):
+                response = client.get(path, headers={"If-None-Match": etag, **headers})
+                assert response.status_code == 304 and response.data == b""
+                assert "Content-Encoding" not in response.headers
+                assert "Accept-Encoding" in response.headers["Vary"]
+        assert client.get(path, headers={"If-None-Match": gzip_etag, **gzip_headers}).headers["ETag"] == gzip_etag
+        assert client.get(path, headers={"If-None-Match": '"stale-gz"', **gzip_headers}).status_code == 200
+
+
+# ---------------------------------------------------------------- search work limit
+
+
+def test_a_bounded_search_finds_what_the_full_search_finds(db, client, harbor):
+    client.get("/")  # a site request indexes newly published items
+    full = storage.public_search(db, '"ferry"', limit=21)
+    rows, finished = storage.public_search_bounded(db, '"ferry"', limit=21)
+    assert finished and rows == full and rows
+
+
+def test_a_search_that_runs_out_of_work_says_so_and_offers_to_go_on(db, client, harbor, monkeypatch):
+    client.get("/")
+    monkeypatch.setattr(storage, "SEARCH_STEP_CHECK", 1)  # the test database is too small for 100
+    rows, finished = storage.public_search_bounded(db, '"ferry"', limit=21, steps=1)
+    assert not finished and rows == []
+    monkeypatch.setattr(storage, "SEARCH_STEP_BUDGET", 1)
+    response = client.get("/search?q=ferry")
+    assert response.status_code == 200
+    assert b"search stopped" in response.data and b"more specific word" in response.data
+    assert not card_titles(response.data)
+    monkeypatch.setattr(storage, "SEARCH_STEP_BUDGET", 10**6)
+    # the connection is usable again after a stop, and the limit is back to normal
+    assert card_titles(client.get("/search?q=ferry&x=1").data)
+    assert storage.public_search(db, '"ferry"', limit=21)
