@@ -9,14 +9,15 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from flask import Response, current_app, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
-from werkzeug.http import is_resource_modified
+from werkzeug.http import http_date, is_resource_modified, quote_etag
 
 from . import feeds, storage
 
@@ -63,6 +64,7 @@ def register(app) -> None:
     if not app.config.get("MAX_CONTENT_LENGTH"):
         app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions[EXTENSION] = SiteCache(salt=deployment_salt(app))
+    app.session_interface = CookielessSessionInterface()
     app.after_request(add_security_headers)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(InternalServerError, server_error)
@@ -93,8 +95,20 @@ def deployment_salt(app) -> tuple[str, datetime]:
     return digest, datetime.fromtimestamp(int(newest), timezone.utc)
 
 
+class CookielessSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signer for requests that carry no cookie."""
+
+    def open_session(self, app, request):
+        """An empty session when there is no session cookie (every public request)."""
+        if request.cookies.get(self.get_cookie_name(app)) is None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def add_security_headers(response: Response) -> Response:
     """Security headers on every response, pages, feeds, static files and errors alike."""
+    if getattr(response, "has_security_headers", False):
+        return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -172,6 +186,8 @@ class Rendered:
     status: int = 200
     headers: tuple = ()
     gzipped: bytes | None = None
+    etag: str | None = None
+    last_modified: datetime | None = None
 
     @property
     def size(self) -> int:
@@ -248,16 +264,17 @@ def cached(render, mimetype: str = "text/html", max_age: int = PUBLIC_MAX_AGE) -
     copy compressed when the entry was cached, under its own ETag.
     """
     key = request_key()
-    etag, last_modified = validators(key)
+    stamp = site_state()["stamp"]
+    cache = site_cache()
+    entry = cache.get(stamp, key)
+    # a cached entry carries its validators, so a hit computes nothing
+    etag, last_modified = (entry.etag, entry.last_modified) if entry is not None else validators(key)
     wants_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
     if not modified(etag, last_modified):
         tag = etag + GZIP_ETAG_SUFFIX if wants_gzip else etag
         return public_response(Rendered(b"", 304), mimetype, tag, last_modified, max_age)
-    stamp = site_state()["stamp"]
-    cache = site_cache()
-    entry = cache.get(stamp, key)
     if entry is None:
-        entry = with_gzip(as_rendered(render()))
+        entry = replace(with_gzip(as_rendered(render())), etag=etag, last_modified=last_modified)
         cache.put(stamp, key, entry)
     if wants_gzip and entry.gzipped is not None:
         response = public_response(Rendered(entry.gzipped, entry.status, entry.headers), mimetype,
@@ -270,6 +287,8 @@ def cached(render, mimetype: str = "text/html", max_age: int = PUBLIC_MAX_AGE) -
 def modified(etag: str, last_modified: datetime) -> bool:
     """False when the client's copy is current, in either encoding (a cache may hold either)."""
     environ = request.environ
+    if "HTTP_IF_NONE_MATCH" not in environ and "HTTP_IF_MODIFIED_SINCE" not in environ:
+        return True
     return (is_resource_modified(environ, etag=etag, last_modified=last_modified)
             and is_resource_modified(environ, etag=etag + GZIP_ETAG_SUFFIX, last_modified=last_modified))
 
@@ -314,17 +333,15 @@ def as_rendered(value) -> Rendered:
 def public_response(entry: Rendered, mimetype: str, etag: str, last_modified: datetime,
                     max_age: int) -> Response:
     """A response for anyone: validators on 200 and 304; errors are not kept by caches."""
-    response = Response(entry.body, status=entry.status, mimetype=mimetype, headers=list(entry.headers))
     # every cached route may answer in gzip, so shared caches must key on the request's encodings
-    response.vary.add("Accept-Encoding")
+    headers = [*entry.headers, ("Vary", "Accept-Encoding"), *SECURITY_HEADERS.items()]
     if entry.status in (200, 304):
-        response.set_etag(etag)
-        response.last_modified = last_modified
-    if entry.status in (200, 301, 304, 410):
-        response.cache_control.public = True
-        response.cache_control.max_age = max_age
-    else:
-        response.cache_control.no_cache = True
+        headers += [("ETag", quote_etag(etag)), ("Last-Modified", http_date(last_modified))]
+    public = entry.status in (200, 301, 304, 410)
+    headers.append(("Cache-Control", f"public, max-age={max_age}" if public else "no-cache"))
+    # headers are written once here, in one list, rather than through the response's setters (a hot path)
+    response = Response(entry.body, status=entry.status, mimetype=mimetype, headers=headers)
+    response.has_security_headers = True
     return response
 
 
