@@ -4,7 +4,7 @@ import json
 
 from werkzeug import Response
 
-from republisher import ingest, storage
+from republisher import ingest, storage, workflow
 
 from helpers import pipeline_config, refresh, sample_feed
 
@@ -180,3 +180,38 @@ def test_links_are_percent_encoded_and_unnamed_sources_take_the_feeds_title(app,
     assert item["url"] == httpserver.url_for("/story%20one/%22quoted%22%3Cx%3E")
     source = storage.get_source(db, source_id)
     assert (source["name"], source["slug"]) == ("Quay Notes", "quay-notes")
+
+
+def test_a_published_item_that_changes_upstream_keeps_its_approved_revision_until_approved_again(app, db, httpserver):
+    bodies = iter([make_atom(), make_atom(title="Corrected title", updated="2026-11-20T12:00:00Z")])
+    httpserver.expect_request("/feed").respond_with_handler(lambda request: Response(next(bodies), content_type="application/atom+xml"))
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    refresh(app, db, source_id)
+    [item] = storage.list_items(db, source_id=source_id)
+    workflow.approve(db, item["id"])
+    approved_revision = storage.get_item(db, item["id"])["approved_revision_id"]
+    refresh(app, db, source_id)
+    changed = storage.get_item(db, item["id"])
+    assert changed["status"] == "published" and changed["review_flag"] == "changed upstream"
+    assert changed["approved_revision_id"] == approved_revision != changed["current_revision_id"]
+    client = app.test_client()
+    assert "First title" in client.get(f"/articles/{item['id']}", follow_redirects=True).get_data(as_text=True)
+    workflow.approve(db, item["id"])
+    accepted = storage.get_item(db, item["id"])
+    assert accepted["approved_revision_id"] == accepted["current_revision_id"] and accepted["review_flag"] is None
+
+
+def test_a_withdrawn_item_is_never_imported_again(app, db, httpserver):
+    bodies = iter([make_atom(), make_atom(title="Changed after takedown", updated="2026-11-21T12:00:00Z"), make_atom()])
+    httpserver.expect_request("/feed").respond_with_handler(lambda request: Response(next(bodies), content_type="application/atom+xml"))
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    refresh(app, db, source_id)
+    [item] = storage.list_items(db, source_id=source_id)
+    workflow.approve(db, item["id"])
+    workflow.withdraw(db, item["id"], reason="takedown request from the publisher")
+    refresh(app, db, source_id)
+    refresh(app, db, source_id)
+    [still] = storage.list_items(db, source_id=source_id)
+    assert still["id"] == item["id"] and still["status"] == "withdrawn"
+    gone = app.test_client().get(f"/articles/{item['id']}", follow_redirects=True)
+    assert gone.status_code == 410 and "takedown request from the publisher" in gone.get_data(as_text=True)
