@@ -117,6 +117,20 @@ def sentence_around(text: str, start: int, end: int) -> str:
     return " ".join(text[begin:finish].split())
 
 
+def missing_parts(attribution: dict) -> list[str]:
+    """What a stored credit lacks of what CC BY 4.0 3(a) asks for (empty when complete)."""
+    license_ = attribution.get("license") or {}
+    missing = [name for name, value in (("title", attribution.get("title")), ("license name", license_.get("name")),
+                                        ("license link", license_.get("url")),
+                                        ("changes notice", attribution.get("changes_notice"))) if not value]
+    if attribution.get("attribution_required", True) and not attribution.get("credit_removed"):
+        if not attribution.get("original_url"):
+            missing.append("link to the original")
+        if not (attribution.get("creators") or attribution.get("publisher")):
+            missing.append("creator or publisher")
+    return missing
+
+
 def plain_credit(attribution: dict) -> str:
     """The same credit as one paragraph of plain text, for contexts without HTML."""
     field = attribution.get

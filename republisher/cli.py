@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import ingest, licenses, reprocess, storage, workflow
+from . import audit, ingest, licenses, reprocess, storage, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
 
@@ -294,6 +294,24 @@ def reprocess_command(source_id):
     click.echo(f"{counts['revisions']} revisions processed again; {describe_changes(counts['status changes'])}")
 
 
+@click.command("audit")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+@clear_errors
+def audit_command(as_json):
+    """Check every published item for an allowed license and a complete credit; exit 1 on a violation."""
+    violations = audit.audit(get_db(), current_app.config["LICENSE_POLICY"])
+    if as_json:
+        emit_json(violations)
+    else:
+        for violation in violations:
+            click.echo(f"item {violation['item_id']} ({violation['title']}): {violation['problem']}")
+        published = storage.count_items(get_db()).get("published", 0)
+        click.echo(f"{published} published items checked, {len(violations)} violations")
+    if violations:
+        sys.exit(1)
+
+
 @click.command("licenses")
 @with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -314,8 +332,8 @@ def init_app(app) -> None:
     from .serve import serve_command
     from .worker import worker_command
 
-    for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, reprocess_command,
-                    serve_command, worker_command, demo_command):
+    for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, audit_command,
+                    reprocess_command, serve_command, worker_command, demo_command):
         app.cli.add_command(command)
 
 

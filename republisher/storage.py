@@ -377,6 +377,13 @@ def record_feed_license(db: Database, source_id: int, found: dict | None) -> Non
                                          "updated_at": now})
 
 
+def published_with_approved_revision(db: Database):
+    """Every published item with its approved revision's decision and credit, by id."""
+    return db.query(
+        "select i.id, i.title, i.source_id, i.license, r.decision, r.attribution from items i "
+        "left join item_revisions r on r.id = i.approved_revision_id where i.status = 'published' order by i.id")
+
+
 # ---------------------------------------------------------------- public site
 
 # Bumps the site version; every cached page and feed is keyed by it.

@@ -174,3 +174,28 @@ def test_a_source_policy_can_allow_what_the_site_blocks(app, db, runner, httpser
     result = runner.invoke(args=["sources", "edit", str(source_id), "--allow-licenses", "CC-BY-NC-SA-4.0"])
     assert result.exit_code == 0, result.output
     assert {item["status"] for item in storage.list_items(db, source_id=source_id)} == {"pending"}
+
+
+def test_audit_passes_on_published_items_and_names_each_violation(tmp_path, app, db, runner, httpserver):
+    source_id = storage.add_source(db, serve(httpserver, "rss_cc_userland_items.xml"), auto_approve=True)["id"]
+    refresh(app, db, source_id)
+    published = storage.list_items(db, status="published")
+    assert published
+    clean = runner.invoke(args=["audit"])
+    assert clean.exit_code == 0, clean.output
+    assert f"{len(published)} published items checked, 0 violations" in clean.output
+
+    first = published[0]
+    revision = storage.get_revision(db, first["approved_revision_id"])
+    credit = json.loads(revision["attribution"])
+    credit["license"]["url"] = None
+    storage.update_revision(db, revision["id"], {"attribution": json.dumps(credit)})
+    broken = runner.invoke(args=["audit", "--json"])
+    assert broken.exit_code == 1
+    assert json.loads(broken.output) == [{"item_id": first["id"], "title": first["title"],
+                                           "problem": "attribution lacks license link"}]
+
+    stricter = create_app({"DATABASE": app.config["DATABASE"], "ALLOWED_LICENSES": "CC0-1.0"})
+    result = stricter.test_cli_runner().invoke(args=["audit"])
+    assert result.exit_code == 1
+    assert result.output.count("CC-BY-4.0 is no longer allowed by policy") == len(published)
