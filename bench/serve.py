@@ -47,6 +47,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from republisher import attribution, feeds, licenses, sanitizer, storage  # noqa: E402
+from republisher.slugs import slugify  # noqa: E402
 
 # bump when the synthetic data or its layout changes, so cached databases are rebuilt
 DATA_FORMAT = 1
@@ -124,7 +125,7 @@ def item_rows(number: int, pool: list, license_entry: dict) -> tuple[tuple, tupl
         license_name=license_entry["name"], license_url=license_entry["url"], changes={"links_rewritten": 2})
     evidence = json.dumps({"level": 5, "license": LICENSE, "match": "editor", "source_url": url})
     decision = json.dumps({"allowed": True, "license": LICENSE, "reason": None})
-    item = (number, source_id, f"guid:{url}", url, url, storage.slugify(title), title,
+    item = (number, source_id, f"guid:{url}", url, url, slugify(title), title,
             json.dumps([f"Reporter {number % 37}"]), "[]", "[]", "en", moment, moment, f"h{number}",
             "published", LICENSE, evidence, number, number, moment, moment, moment, moment)
     revision = (number, number, 1, f"h{number}", moment, "{}", title, html, json.dumps({"links_rewritten": 2}),

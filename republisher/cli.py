@@ -2,6 +2,7 @@
 
 import functools
 import json
+import sqlite3
 import sys
 
 import click
@@ -24,6 +25,9 @@ def clear_errors(command):
             return command(*args, **kwargs)
         except (RepublisherError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except sqlite3.Error as exc:
+            path = current_app.config.get("DATABASE")
+            raise click.ClickException(f"database {path}: {exc} (does `republisher init` need to run?)") from exc
     return wrapper
 
 
@@ -250,6 +254,7 @@ def each_item(action, item_ids, **kwargs) -> None:
 
 @items_cli.command("approve")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
+@clear_errors
 def items_approve(item_ids):
     """Publish items whose license allows it."""
     each_item(workflow.approve, item_ids)
@@ -258,6 +263,7 @@ def items_approve(item_ids):
 @items_cli.command("reject")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
 @click.option("--reason", help="Why the items are kept off the site.")
+@clear_errors
 def items_reject(item_ids, reason):
     """Keep items off the site."""
     each_item(workflow.reject, item_ids, reason=reason)
@@ -266,6 +272,7 @@ def items_reject(item_ids, reason):
 @items_cli.command("withdraw")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why the items are taken down (shown with 410 Gone).")
+@clear_errors
 def items_withdraw(item_ids, reason):
     """Take published items down."""
     each_item(workflow.withdraw, item_ids, reason=reason)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import fetcher, licenses, licensing, parser, processor, schedule, storage, workflow
-from .errors import FetchError, ParseError, RepublisherError
+from .errors import EntryError, FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
 BENIGN_PARSER_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType")
@@ -60,12 +60,16 @@ def refresh_source(db, source: dict, config: IngestConfig) -> dict:
         result = fetcher.fetch(source["url"], etag=source.get("etag"), last_modified=source.get("last_modified"),
                                limits=config.limits, guard=config.guard, user_agent=config.user_agent)
         report.update(status=result.status, bytes=result.bytes_received)
-        fields.update(conditional_fields(result))
+        if result.permanent_url:
+            fields["url"] = result.permanent_url
+        feed = None
         if result.status == 304:
             report["outcome"] = "not modified"
         else:
-            ingest_body(db, source, result, config, report, fields)
-        fields.update(success_fields(source, result, config))
+            feed = ingest_body(db, source, result, config, report, fields)
+        # validators are kept only once the body was fully stored, so a failed run fetches it whole again
+        fields.update(validator_fields(result))
+        fields.update(success_fields(source, result, config, feed))
     except (FetchError, ParseError) as exc:
         report.update(error=str(exc), outcome="error")
         fields.update(error_fields(source, exc, config))
@@ -88,22 +92,27 @@ def refresh_source(db, source: dict, config: IngestConfig) -> dict:
     return report
 
 
-def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fields: dict) -> None:
-    """Parse a fetched body and store its new and changed entries."""
+def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fields: dict) -> dict | None:
+    """Parse a fetched body and store its new and changed entries; returns the feed, None if unchanged."""
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == source.get("body_hash"):
         report["outcome"] = "unchanged"
-        return
+        return None
     parsed = parser.parse_document(result.body, result.headers, result.url)
     feed = parsed["feed"]
     storage.record_feed_license(db, source["id"], licensing.feed_license(feed))
-    fields.update(feed_fields(db, source, feed))
+    fields.update(feed_fields(source, feed))
     source = dict(source, **fields)
     feed_json = json.dumps(feed, ensure_ascii=False, default=str)
     seen_at = storage.utcnow()
     keyed = [(raw, processor.entry_identity(parser.identity_fields(raw, feed))) for raw in parsed["raw_entries"]]
+    problem = malformation(parsed)
+    if problem:
+        # in a broken document an entry without GUID or link is most likely cut off: it would be stored
+        # under a content hash that the complete entry never matches again
+        keyed = [(raw, identity) for raw, identity in keyed if not identity.startswith("hash:")]
     known = storage.known_entries(db, source["id"], [identity for _, identity in keyed])
-    touched = []
+    touched, failures = [], []
     for raw, identity in keyed:
         digest = processor.entry_hash(parser.raw_fingerprint(raw))
         stored = known.get(identity)
@@ -111,16 +120,24 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
             report["unchanged"] += 1
             touched.append(stored["id"])
             continue
-        entry = parser.normalize_entry(raw, feed)
-        outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json)
+        try:
+            entry = parser.normalize_entry(raw, feed)
+            outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json)
+        except Exception as exc:  # one broken entry must not keep the others of its feed out
+            if not isinstance(exc, RepublisherError):
+                log.exception("entry %s of source %s could not be processed", identity, source["id"])
+            failures.append(f"{identity}: {type(exc).__name__}: {exc}")
+            continue
         report[outcome] += 1
         known[identity] = {"id": None, "entry_hash": digest}
     storage.touch_items(db, touched)
-    problem = malformation(parsed)
+    if failures:
+        raise EntryError(f"{len(failures)} of {len(keyed)} entries could not be processed; first: {failures[0]}")
     if problem:
         # what could be read is kept, but the source is reported broken and parsed again next time
-        raise ParseError(f"malformed feed, {len(parsed['raw_entries'])} items kept: {problem}")
+        raise ParseError(f"malformed feed, {len(keyed)} items kept: {problem}")
     fields["body_hash"] = body_hash
+    return feed
 
 
 def malformation(parsed: dict) -> str | None:
@@ -136,9 +153,9 @@ def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_
     override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
     processed = processor.process_entry(entry, feed, source, source_policy(source, config.policy), seen_at, override)
     decision = processed["decision"]
-    item = item_fields(entry, identity, digest, decision)
+    item = processor.item_fields(entry, identity, digest, decision)
     revision = {
-        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str),
+        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str), "feed": feed_json,
         "title": entry.get("title"), "content_html": processed["content_html"],
         "changes": json.dumps(processed["changes"]), "license": decision.get("license"),
         "license_evidence": json.dumps(decision.get("evidence")), "decision": json.dumps(decision),
@@ -165,44 +182,28 @@ def source_policy(source: dict, site_policy: frozenset) -> frozenset:
     return licenses.parse_policy(source["allowed_licenses"])
 
 
-def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:
-    """The item row's fields taken from the latest revision."""
-    return {
-        "identity": identity, "guid": entry.get("guid"), "url": entry.get("link"),
-        "slug": storage.slugify(entry.get("title") or "", "item"),
-        "title": entry.get("title"), "authors": json.dumps(entry.get("authors") or [], ensure_ascii=False),
-        "categories": json.dumps(entry.get("categories") or [], ensure_ascii=False),
-        "enclosures": json.dumps(entry.get("enclosures") or []), "language": entry.get("language"),
-        "published_at": entry.get("published") or entry.get("updated"), "updated_at": entry.get("updated"),
-        "entry_hash": digest, "license": decision.get("license"),
-        "license_evidence": json.dumps(decision.get("evidence")),
-    }
+def validator_fields(result) -> dict:
+    """Validators to send next time (a 304 keeps the ones we have)."""
+    if result.status == 304:
+        return {}
+    return {"etag": result.etag, "last_modified": result.last_modified}
 
 
-def conditional_fields(result) -> dict:
-    """Validators to send next time, and a permanent move of the feed URL."""
-    fields = {}
-    if result.status == 200:
-        fields.update(etag=result.etag, last_modified=result.last_modified)
-    if result.permanent_url:
-        fields["url"] = result.permanent_url
-    return fields
-
-
-def feed_fields(db, source: dict, feed: dict) -> dict:
+def feed_fields(source: dict, feed: dict) -> dict:
     """Source fields learned from the feed itself."""
     fields = {"feed_title": feed.get("title"), "language": feed.get("language") or source.get("language"),
               "site_url": feed.get("link") or source.get("site_url")}
     if source.get("name") == source.get("url") and feed.get("title"):
         fields["name"] = feed["title"]
-        fields["slug"] = storage.unique_source_slug(db, feed["title"])
+        fields["slug_from_name"] = True
     return fields
 
 
-def success_fields(source: dict, result, config: IngestConfig) -> dict:
-    """Schedule and health after a successful fetch."""
+def success_fields(source: dict, result, config: IngestConfig, feed: dict | None) -> dict:
+    """Schedule and health after a successful fetch: the interval, or longer if the server or feed asks."""
     now = storage.utcnow()
-    interval = schedule.next_interval(source.get("interval_seconds") or config.interval, result.headers)
+    ttl = ((feed or {}).get("raw") or {}).get("ttl")
+    interval = schedule.next_interval(source.get("interval_seconds") or config.interval, result.headers, ttl)
     return {"error_count": 0, "last_success_at": now, "last_error": None,
             "next_fetch_at": storage.later(interval), "updated_at": now}
 

@@ -1,9 +1,11 @@
 """Per-entry stages after parsing: identity, license decision, sanitizing, attribution (plain values)."""
 
 import hashlib
+import json
 import html
 
 from . import attribution, licenses, licensing, sanitizer
+from .slugs import slugify
 
 
 def entry_identity(entry: dict) -> str:
@@ -84,3 +86,17 @@ def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes:
         remove_credit=bool(source.get("remove_credit")),
         attribution_required=bool(license_info.get("attribution", True)) if license_info else True,
     )
+
+
+def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:
+    """The item row's fields taken from the latest revision."""
+    return {
+        "identity": identity, "guid": entry.get("guid"), "url": entry.get("link"),
+        "slug": slugify(entry.get("title") or "", "item"),
+        "title": entry.get("title"), "authors": json.dumps(entry.get("authors") or [], ensure_ascii=False),
+        "categories": json.dumps(entry.get("categories") or [], ensure_ascii=False),
+        "enclosures": json.dumps(entry.get("enclosures") or []), "language": entry.get("language"),
+        "published_at": entry.get("published") or entry.get("updated"), "updated_at": entry.get("updated"),
+        "entry_hash": digest, "license": decision.get("license"),
+        "license_evidence": json.dumps(decision.get("evidence")),
+    }

@@ -12,14 +12,15 @@ def reevaluate(db, config: ingest.IngestConfig, *, source_id: int | None = None,
     changed: dict[str, int] = {}
     sources: dict[int, dict] = {}
     seen_at = storage.utcnow()
-    for row in storage.items_for_review(db, source_id=source_id):
-        if item_ids is not None and row["id"] not in item_ids:
-            continue
+    for row in storage.items_for_review(db, source_id=source_id, item_ids=item_ids):
         source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
         entry, feed = stored_entry(row["revision_raw"], row["revision_feed"], source)
         override = json.loads(row["license_override"]) if row.get("license_override") else None
         decision = processor.decide(entry, feed, source, ingest.source_policy(source, config.policy), seen_at, override)
         with storage.transaction(db):
+            now = storage.get_item(db, row["id"])
+            if (now["status"], now["current_revision_id"]) != (row["status"], row["current_revision_id"]):
+                continue  # a fetch or an editor got there first; that decision stands
             store_decision(db, row, entry, feed, source, decision)
             item = workflow.apply_decision(db, row["id"], decision, bool(source.get("auto_approve")))
         if item["status"] != row["status"]:
@@ -65,6 +66,8 @@ def reprocess(db, config: ingest.IngestConfig, *, source_id: int | None = None) 
     counts = {"revisions": 0}
     sources: dict[int, dict] = {}
     for row in storage.revisions_to_reprocess(db, source_id=source_id):
+        if row["status"] in ("pending", "blocked") and row["id"] == row["current_revision_id"]:
+            continue  # decided and rendered again by reevaluate below
         source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
         entry, feed = stored_entry(row["raw"], row["feed"], source)
         # a decision an item was published under is kept: only its HTML and credit are redone

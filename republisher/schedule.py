@@ -3,6 +3,8 @@
 import random
 import re
 
+from .fetcher import parse_retry_after
+
 MIN_INTERVAL = 300          # never poll a source more often than every 5 minutes
 MAX_INTERVAL = 24 * 3600    # and never wait longer than a day while it is healthy
 BACKOFF_BASE = 300
@@ -11,7 +13,8 @@ BACKOFF_BASE = 300
 def next_interval(interval: int, headers: dict | None = None, ttl_minutes=None) -> int:
     """Seconds until the next fetch after a success, honoring Cache-Control and feed TTL within bounds."""
     wanted = interval
-    hints = [hint for hint in (max_age(headers or {}), ttl_seconds(ttl_minutes)) if hint]
+    headers = headers or {}
+    hints = [hint for hint in (max_age(headers), retry_after(headers), ttl_seconds(ttl_minutes)) if hint]
     if hints:
         wanted = max([wanted, *hints])
     return int(min(max(wanted, MIN_INTERVAL), MAX_INTERVAL))
@@ -33,6 +36,11 @@ def max_age(headers: dict) -> int | None:
     """max-age from a Cache-Control header, in seconds."""
     match = re.search(r"max-age\s*=\s*(\d+)", headers.get("cache-control", ""), re.IGNORECASE)
     return int(match.group(1)) if match else None
+
+
+def retry_after(headers: dict) -> int | None:
+    """Retry-After in seconds (delta or HTTP date), when a successful answer carries one."""
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def ttl_seconds(ttl_minutes) -> int | None:

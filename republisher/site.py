@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from markupsafe import Markup
 
 from . import attribution, feeds, licenses, storage, web
+from .slugs import slugify
 
 bp = Blueprint("site", __name__)
 
@@ -134,7 +135,7 @@ def http_url(value: str | None) -> bool:
 
 def item_slug(title: str | None) -> str:
     """The canonical slug of an item from its approved title."""
-    return storage.slugify(title or "", "article")
+    return slugify(title or "", "article")
 
 
 def present_card(row: dict, sources: dict[int, dict]) -> dict:

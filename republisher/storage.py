@@ -5,13 +5,13 @@ import itertools
 import json
 import re
 import sqlite3
-import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from .errors import NotFoundError
+from .slugs import slugify
 
 BUSY_TIMEOUT_SECONDS = 15
 migrations = Migrations("republisher")
@@ -118,19 +118,11 @@ def m0001_initial(db: Database) -> None:
 # ---------------------------------------------------------------- sources
 
 
-def slugify(text: str, fallback: str = "item") -> str:
-    """A lower-case ASCII slug; non-Latin text keeps its letters, URL-encoded by the browser."""
-    normalized = unicodedata.normalize("NFKC", text or "").lower()
-    words = re.findall(r"\w+", normalized)
-    slug = "-".join(words)[:80].strip("-")
-    return slug or fallback
-
-
-def unique_source_slug(db: Database, name: str) -> str:
-    """A source slug not used yet."""
+def unique_source_slug(db: Database, name: str, exclude_id: int | None = None) -> str:
+    """A source slug no other source uses."""
     base = slugify(name, "source")
     slug, number = base, 2
-    while db.execute("select 1 from sources where slug = ?", [slug]).fetchone():
+    while db.execute("select 1 from sources where slug = ? and id is not ?", [slug, exclude_id]).fetchone():
         slug, number = f"{base}-{number}", number + 1
     return slug
 
@@ -208,7 +200,12 @@ def due_sources(db: Database, now: str | None = None) -> list[dict]:
 
 def record_fetch(db: Database, source_id: int, log: dict, source_fields: dict) -> None:
     """Write one fetch log row and the source's new fetch state together."""
+    source_fields = dict(source_fields)
+    rename = source_fields.pop("slug_from_name", False)
     with transaction(db):
+        if rename and source_fields.get("name"):
+            # chosen under the write lock: two sources fetched at once may take the same feed title
+            source_fields["slug"] = unique_source_slug(db, source_fields["name"], exclude_id=source_id)
         db["fetch_log"].insert(dict(log, source_id=source_id))
         db["sources"].update(source_id, source_fields)
 
@@ -240,7 +237,7 @@ def store_item(db: Database, source_id: int, item: dict, revision: dict) -> tupl
     """Insert a new item or add a revision to an existing one; returns (item id, created)."""
     now = utcnow()
     with transaction(db):
-        existing = db.execute("select id from items where source_id = ? and identity = ?",
+        existing = db.execute("select id, status from items where source_id = ? and identity = ?",
                               [source_id, item["identity"]]).fetchone()
         if existing:
             item_id = existing[0]
@@ -254,7 +251,10 @@ def store_item(db: Database, source_id: int, item: dict, revision: dict) -> tupl
         revision_id = db["item_revisions"].insert(
             dict(revision, item_id=item_id, number=number, fetched_at=now)).last_pk
         updates = {"current_revision_id": revision_id, "last_seen_at": now}
-        if existing:
+        if existing and existing[1] == "published":
+            # the public row keeps describing the approved revision until an editor accepts the new one
+            updates["entry_hash"] = item["entry_hash"]
+        elif existing:
             updates.update(item)
         db["items"].update(item_id, updates)
     return item_id, not existing
@@ -335,7 +335,7 @@ def update_revision(db: Database, revision_id: int, fields: dict) -> None:
         db["item_revisions"].update(revision_id, fields)
 
 
-def items_for_review(db: Database, *, source_id: int | None = None,
+def items_for_review(db: Database, *, source_id: int | None = None, item_ids: list[int] | None = None,
                      statuses: tuple[str, ...] = ("pending", "blocked")) -> list[dict]:
     """Items in the given statuses, with their current revision's raw entry and feed."""
     marks = ", ".join("?" for _ in statuses)
@@ -345,6 +345,9 @@ def items_for_review(db: Database, *, source_id: int | None = None,
     if source_id is not None:
         sql += " and i.source_id = ?"
         params.append(source_id)
+    if item_ids is not None:
+        sql += f" and i.id in ({', '.join('?' for _ in item_ids) or 'null'})"
+        params.extend(item_ids)
     return list(db.query(sql + " order by i.id", params))
 
 
@@ -362,17 +365,17 @@ def revisions_to_reprocess(db: Database, source_id: int | None = None) -> list[d
 
 def record_feed_license(db: Database, source_id: int, found: dict | None) -> None:
     """Remember the license a feed states; a change is added to the source's license history."""
-    source = get_source(db, source_id)
     current = found["license"] if found else None
-    if current == source.get("feed_license"):
+    if current == get_source(db, source_id).get("feed_license"):
         return
-    history = json.loads(source.get("license_history") or "[]")
-    now = utcnow()
-    if source.get("last_success_at"):  # the first fetch sets the license, later ones change it
-        history.append({"license": current, "previous": source.get("feed_license"), "by": "feed",
-                        "evidence": (found or {}).get("matched") or "the feed no longer states a license",
-                        "set_at": now})
     with transaction(db):
+        source = get_source(db, source_id)
+        history = json.loads(source.get("license_history") or "[]")
+        now = utcnow()
+        if source.get("last_success_at"):  # the first fetch sets the license, later ones change it
+            history.append({"license": current, "previous": source.get("feed_license"), "by": "feed",
+                            "evidence": (found or {}).get("matched") or "the feed no longer states a license",
+                            "set_at": now})
         db["sources"].update(source_id, {"feed_license": current, "license_history": json.dumps(history),
                                          "updated_at": now})
 
@@ -380,7 +383,7 @@ def record_feed_license(db: Database, source_id: int, found: dict | None) -> Non
 def published_with_approved_revision(db: Database):
     """Every published item with its approved revision's decision and credit, by id."""
     return db.query(
-        "select i.id, i.title, i.source_id, i.license, r.decision, r.attribution from items i "
+        "select i.id, coalesce(r.title, i.title) as title, i.source_id, r.decision, r.attribution from items i "
         "left join item_revisions r on r.id = i.approved_revision_id where i.status = 'published' order by i.id")
 
 

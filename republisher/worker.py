@@ -20,14 +20,24 @@ def run_worker(config: ingest.IngestConfig, stop: threading.Event, on_round=None
     storage.migrate(db)
     try:
         while not stop.is_set():
-            due = storage.due_sources(db)
-            if due:
-                reports = ingest.refresh_many(due, config)
-                if on_round:
-                    on_round(reports)
-            stop.wait(seconds_until_next(db))
+            try:
+                run_round(db, config, on_round)
+                pause = seconds_until_next(db)
+            except Exception:  # a database hiccup must not stop fetching for good
+                log.exception("fetch round failed; trying again in %s s", MAX_SLEEP)
+                pause = MAX_SLEEP
+            stop.wait(pause)
     finally:
         db.conn.close()
+
+
+def run_round(db, config: ingest.IngestConfig, on_round=None) -> None:
+    """Refresh the sources that are due now."""
+    due = storage.due_sources(db)
+    if due:
+        reports = ingest.refresh_many(due, config)
+        if on_round:
+            on_round(reports)
 
 
 def seconds_until_next(db) -> float:

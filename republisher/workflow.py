@@ -2,7 +2,7 @@
 
 import json
 
-from . import storage
+from . import processor, storage
 from .errors import WorkflowError
 
 PUBLIC_STATUSES = ("published",)
@@ -30,45 +30,57 @@ def revision_decision(db, item: dict) -> dict:
 
 def approve(db, item_id: int, actor: str = "cli") -> dict:
     """Publish an item; refused unless its license decision allows it."""
-    item = storage.get_item(db, item_id)
-    decision = revision_decision(db, item)
-    if not decision.get("allowed"):
-        raise WorkflowError(f"item {item_id} cannot be approved: {decision.get('reason') or item.get('status_reason') or 'no allowed license decision'}")
-    if item["status"] == "published" and item["approved_revision_id"] == item["current_revision_id"]:
-        return item
-    if item["status"] not in ("pending", "published", "rejected"):
-        raise WorkflowError(f"item {item_id} is {item['status']} and cannot be approved")
-    return storage.set_item_status(db, item_id, "published", reason=None, fields={
-        "approved_revision_id": item["current_revision_id"], "review_flag": None,
-        "published_order": item.get("published_order") or publication_order(item)})
+    with storage.transaction(db):  # read and write under one write lock
+        item = storage.get_item(db, item_id)
+        decision = revision_decision(db, item)
+        if not decision.get("allowed"):
+            raise WorkflowError(f"item {item_id} cannot be approved: {decision.get('reason') or item.get('status_reason') or 'no allowed license decision'}")
+        if item["status"] == "published" and item["approved_revision_id"] == item["current_revision_id"]:
+            return item
+        if item["status"] not in ("pending", "published", "rejected"):
+            raise WorkflowError(f"item {item_id} is {item['status']} and cannot be approved")
+        return storage.set_item_status(db, item_id, "published", reason=None,
+                                       fields=dict(current_fields(db, item, decision), review_flag=None))
 
 
 def reject(db, item_id: int, reason: str | None = None, actor: str = "cli") -> dict:
     """Keep an item off the site."""
-    item = storage.get_item(db, item_id)
-    if item["status"] not in ("pending", "blocked", "rejected"):
-        raise WorkflowError(f"item {item_id} is {item['status']}; withdraw published items instead")
-    return storage.set_item_status(db, item_id, "rejected", reason=reason or "rejected by an editor")
+    with storage.transaction(db):  # read and write under one write lock
+        item = storage.get_item(db, item_id)
+        if item["status"] not in ("pending", "blocked", "rejected"):
+            raise WorkflowError(f"item {item_id} is {item['status']}; withdraw published items instead")
+        return storage.set_item_status(db, item_id, "rejected", reason=reason or "rejected by an editor")
 
 
 def withdraw(db, item_id: int, reason: str, actor: str = "cli") -> dict:
     """Take a published item down; it answers 410 Gone from then on."""
-    if not reason or not reason.strip():
-        raise WorkflowError("a withdrawal needs a reason")
-    item = storage.get_item(db, item_id)
-    if item["status"] != "published":
-        raise WorkflowError(f"item {item_id} is {item['status']}, not published")
-    return storage.set_item_status(db, item_id, "withdrawn", reason=reason.strip())
+    with storage.transaction(db):  # read and write under one write lock
+        if not reason or not reason.strip():
+            raise WorkflowError("a withdrawal needs a reason")
+        item = storage.get_item(db, item_id)
+        if item["status"] != "published":
+            raise WorkflowError(f"item {item_id} is {item['status']}, not published")
+        return storage.set_item_status(db, item_id, "withdrawn", reason=reason.strip())
 
 
 def publish_current(db, item_id: int) -> dict:
     """Publish an item's current revision (auto-approve); the caller checked the decision."""
     item = storage.get_item(db, item_id)
-    if not revision_decision(db, item).get("allowed"):
+    decision = revision_decision(db, item)
+    if not decision.get("allowed"):
         raise WorkflowError(f"item {item_id} has no allowed license decision")
-    return storage.set_item_status(db, item_id, "published", fields={
-        "approved_revision_id": item["current_revision_id"], "review_flag": None,
-        "published_order": item.get("published_order") or publication_order(item)})
+    return storage.set_item_status(db, item_id, "published",
+                                   fields=dict(current_fields(db, item, decision), review_flag=None))
+
+
+def current_fields(db, item: dict, decision: dict) -> dict:
+    """The item row as its current revision describes it, now that this revision is the one shown."""
+    revision = storage.get_revision(db, item["current_revision_id"])
+    fields = processor.item_fields(json.loads(revision["raw"]), item["identity"], revision["entry_hash"], decision)
+    merged = dict(item, **fields)
+    fields.update(approved_revision_id=item["current_revision_id"],
+                  published_order=item.get("published_order") or publication_order(merged))
+    return fields
 
 
 def apply_decision(db, item_id: int, decision: dict, auto_approve: bool) -> dict:

@@ -151,3 +151,15 @@ def seconds_between(start: str, end: str) -> float:
     from datetime import datetime
 
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def test_an_entry_cut_off_before_its_guid_is_not_kept(hostile_app, server):
+    app, db = hostile_app
+    body = sample_feed("harbor-wire.xml")
+    third = body.index(b"<item>", body.index(b"</item>", body.index(b"</item>") + 1))
+    server.expect_request("/feed").respond_with_data(body[:third + 60], content_type="application/rss+xml")
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report["outcome"] == "error" and "2 items kept" in report["error"]
+    assert sorted(item["guid"] for item in storage.list_items(db, source_id=source_id)) == [
+        "harborwire-2026-1101", "harborwire-2026-1102"]

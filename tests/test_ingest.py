@@ -215,3 +215,52 @@ def test_a_withdrawn_item_is_never_imported_again(app, db, httpserver):
     assert still["id"] == item["id"] and still["status"] == "withdrawn"
     gone = app.test_client().get(f"/articles/{item['id']}", follow_redirects=True)
     assert gone.status_code == 410 and "takedown request from the publisher" in gone.get_data(as_text=True)
+
+
+def test_a_failed_run_does_not_keep_the_validators_so_the_next_fetch_gets_the_whole_feed(app, db, httpserver):
+    body = sample_feed("harbor-wire.xml")
+    seen = []
+
+    def handler(request):
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        cut = body.index(b"</item>") + len(b"</item>")
+        return Response(body[:cut] if len(seen) == 1 else body, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    assert refresh(app, db, source_id)["outcome"] == "error"
+    second = refresh(app, db, source_id)
+    assert seen == [None, None]
+    assert second["outcome"] == "ok" and len(storage.list_items(db, source_id=source_id)) == 3
+    assert refresh(app, db, source_id)["status"] == 304
+
+
+def test_the_public_row_of_a_published_item_ignores_an_unapproved_upstream_change(app, db, httpserver):
+    moved = make_atom().replace(b"https://change.example/one", b"https://elsewhere.example/phish")
+    bodies = iter([make_atom(), moved])
+    httpserver.expect_request("/feed").respond_with_handler(lambda request: Response(next(bodies), content_type="application/atom+xml"))
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    refresh(app, db, source_id)
+    [item] = storage.list_items(db, source_id=source_id)
+    workflow.approve(db, item["id"])
+    refresh(app, db, source_id)
+    flagged = storage.get_item(db, item["id"])
+    assert flagged["review_flag"] and flagged["url"] == "https://change.example/one"
+    page = app.test_client().get(f"/articles/{item['id']}", follow_redirects=True).get_data(as_text=True)
+    assert "elsewhere.example" not in page
+    workflow.approve(db, item["id"])
+    assert storage.get_item(db, item["id"])["url"] == "https://elsewhere.example/phish"
+
+
+def test_sources_named_by_the_same_feed_title_get_distinct_slugs_in_one_parallel_run(app, db, httpserver):
+    for number in range(6):
+        httpserver.expect_request(f"/feed{number}").respond_with_data(sample_feed("harbor-wire.xml"),
+                                                                       content_type="application/rss+xml")
+        storage.add_source(db, httpserver.url_for(f"/feed{number}"))
+    reports = ingest.refresh_many(storage.list_sources(db), pipeline_config(app))
+    assert [report["outcome"] for report in reports] == ["ok"] * 6
+    sources = storage.list_sources(db)
+    assert sorted(source["slug"] for source in sources) == ["harbor-wire"] + [f"harbor-wire-{n}" for n in range(2, 7)]
+    assert all(len(storage.fetch_log(db, source["id"])) == 1 for source in sources)

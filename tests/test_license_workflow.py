@@ -199,3 +199,13 @@ def test_audit_passes_on_published_items_and_names_each_violation(tmp_path, app,
     result = stricter.test_cli_runner().invoke(args=["audit"])
     assert result.exit_code == 1
     assert result.output.count("CC-BY-4.0 is no longer allowed by policy") == len(published)
+
+
+def test_reevaluation_keeps_a_license_stated_only_by_the_feed(app, db, runner, httpserver):
+    source_id = storage.add_source(db, serve(httpserver, "atom_feed_license.xml"))["id"]
+    refresh(app, db, source_id)
+    assert {item["status"] for item in storage.list_items(db, source_id=source_id)} == {"pending"}
+    result = runner.invoke(args=["sources", "edit", str(source_id), "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    items = storage.list_items(db, source_id=source_id)
+    assert {(item["status"], item["license"]) for item in items} == {("published", "CC-BY-4.0")}

@@ -11,6 +11,7 @@ from werkzeug import Response
 
 from republisher import storage, workflow
 from republisher.serve import serve_command
+from republisher.slugs import slugify
 
 from helpers import refresh, sample_feed
 
@@ -172,7 +173,7 @@ def test_items_that_are_not_published_are_not_found(app, db, client, harbor, htt
         cafe = add_feed(app, db, httpserver, "/cafe", sample_feed("cafe-chronicle.xml"))
         item_id = storage.list_items(db, source_id=cafe)[0]["id"]
     assert storage.get_item(db, item_id)["status"] == status
-    slug = storage.slugify(storage.get_item(db, item_id)["title"])
+    slug = slugify(storage.get_item(db, item_id)["title"])
     for path in (f"/articles/{item_id}", f"/articles/{item_id}/{slug}"):
         response = client.get(path)
         assert response.status_code == 404
