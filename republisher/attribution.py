@@ -9,6 +9,8 @@ import html
 import re
 from urllib.parse import urlsplit
 
+from .text import sentence_around
+
 BASE_NOTICE = "HTML reformatted for this site"
 # Sanitizer change counts named in the notice, in this order, as (key, singular, plural).
 REMOVALS = (
@@ -90,7 +92,6 @@ MODIFICATION_WORDS = re.compile(
     r"|(?:is|was|has been)\s+(?:adapted|modified|translated|abridged|condensed|excerpted)\b"
     r"|Changes:)", re.IGNORECASE)
 TAG = re.compile(r"<[^>]*>")
-SENTENCE_REACH = 300
 
 
 def earlier_modification_notice(*texts: str | None) -> str | None:
@@ -104,17 +105,6 @@ def earlier_modification_notice(*texts: str | None) -> str | None:
         if match:
             return trimmed(sentence_around(plain, match.start(), match.end()))
     return None
-
-
-def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence holding text[start:end], looking at most SENTENCE_REACH characters each way."""
-    head = text[max(0, start - SENTENCE_REACH):start]
-    cut = max(head.rfind(mark) for mark in ".!?")
-    begin = start - len(head) + cut + 1 if cut >= 0 else start - len(head)
-    tail = text[end:end + SENTENCE_REACH]
-    stops = [position for position in (tail.find(mark) for mark in ".!?") if position >= 0]
-    finish = end + min(stops) + 1 if stops else end + len(tail)
-    return " ".join(text[begin:finish].split())
 
 
 def missing_parts(attribution: dict) -> list[str]:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import licenses
+from .text import field_text as plain_text
+from .text import sentence_around
 
 LEVEL_NUMBERS = {"editor_override": 0, "item": 1, "source": 2, "feed": 3, "content": 4, "editor_source": 5}
 METADATA_LEVELS = ("item", "source", "feed")
@@ -39,7 +41,6 @@ NO_LICENSE = "no license found"
 LICENSE_RELS = frozenset({"license", "http://www.iana.org/assignments/relation/license"})
 CC_RSS_MODULE = "creativecommonsrssmodule"  # both the userland and the harvard namespace URIs
 CC_RDF_MODULES = ("web.resource.org/cc/", "creativecommons.org/ns")
-SENTENCE_ENDS = (". ", "\n", "! ", "? ")
 WINDOW = 300  # characters of HTML read on each side of a keyword; a license sentence is shorter
 # tags that start or end a paragraph-like block ("<p" also catches "<pre", "<h" catches "<hr": fine)
 BLOCK_TAGS = ("<p", "</p", "<br", "<div", "</div", "<li", "</li", "<h", "</h", "<td", "</td", "<blockquote",
@@ -376,21 +377,6 @@ def block_statements(fragment: str) -> tuple[tuple[str, bool, str], ...]:
                  for spdx_id, exact, first, last in licenses.scan_any_text(text))
 
 
-def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence holding text[start:end], whitespace folded, at most about 600 characters."""
-    left = max(0, start - WINDOW)
-    for mark in SENTENCE_ENDS:  # each search starts after the best boundary so far, so the last found wins
-        at = text.rfind(mark, left, start)
-        if at != -1:
-            left = at + len(mark)
-    right = min(len(text), end + WINDOW)
-    for mark in SENTENCE_ENDS:
-        at = text.find(mark, end, right)
-        if at != -1:
-            right = at + len(mark)
-    return " ".join(text[left:right].split())
-
-
 def editor_source_findings(source_license: dict | None, context: Context) -> list[Finding]:
     """The editor's license for the whole source (level 5), when one is set."""
     if not source_license or not source_license.get("license"):
@@ -534,16 +520,6 @@ def attribution_party(entry: dict, feed: dict) -> str | None:
     """Who the item is credited to: its Atom source's title, else the feed's."""
     source = entry.get("source") or {}
     return plain_text(source.get("title"), source.get("title_detail")) or feed.get("title") or None
-
-
-def plain_text(value, detail=None) -> str | None:
-    """Text of a feed field, tags stripped when it is HTML, whitespace folded."""
-    if not value or not isinstance(value, str):
-        return None
-    is_html = not isinstance(detail, dict) or "html" in (detail.get("type") or "text/html")
-    if is_html and ("<" in value or "&" in value):
-        value = html.unescape(_ANY_TAG.sub(" ", value))
-    return _SPACE.sub(" ", value).strip() or None
 
 
 def feed_license(feed: dict, seen_at: str | None = None) -> dict | None:

@@ -1,9 +1,7 @@
 """Parse stage: feed bytes in, plain normalized dicts out (feedparser is used here alone)."""
 
 import calendar
-import html
 import io
-import json
 import re
 from datetime import datetime, timezone
 from urllib.parse import quote, urljoin, urlsplit
@@ -11,12 +9,11 @@ from urllib.parse import quote, urljoin, urlsplit
 import feedparser
 
 from .errors import NotAFeedError, ParseError, UnsafeFeedError
+from .text import field_text as text
 
 FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 URL_SAFE_CHARACTERS = "%:/?#[]@!$&'()*+,;=~-._"
 
 
@@ -216,17 +213,6 @@ def safe_link(value, base: str | None) -> str | None:
         return None
     # characters a URL may not carry (spaces, quotes, angle brackets) are percent-encoded, not passed on
     return quote(absolute, safe=URL_SAFE_CHARACTERS)
-
-
-def text(value, detail=None) -> str | None:
-    """Plain text of a field, whitespace folded; markup is stripped when the feed typed it as HTML."""
-    if value is None:
-        return None
-    value = str(value)
-    if not isinstance(detail, dict) or "html" in (detail.get("type") or "text/html"):
-        value = html.unescape(_TAG.sub(" ", value))
-    folded = _SPACE.sub(" ", value).strip()
-    return folded or None
 
 
 def language_tag(value) -> str | None:
