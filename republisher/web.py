@@ -275,7 +275,8 @@ def cached(render, mimetype: str = "text/html", max_age: int = PUBLIC_MAX_AGE) -
         return public_response(Rendered(b"", 304), mimetype, tag, last_modified, max_age)
     if entry is None:
         entry = replace(with_gzip(as_rendered(render())), etag=etag, last_modified=last_modified)
-        cache.put(stamp, key, entry)
+        if entry.status == 200:  # misses and redirects for made-up URLs would only push real pages out
+            cache.put(stamp, key, entry)
     if wants_gzip and entry.gzipped is not None:
         response = public_response(Rendered(entry.gzipped, entry.status, entry.headers), mimetype,
                                    etag + GZIP_ETAG_SUFFIX, last_modified, max_age)
