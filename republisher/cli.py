@@ -313,7 +313,7 @@ def audit_command(as_json):
     else:
         for violation in violations:
             click.echo(f"item {violation['item_id']} ({violation['title']}): {violation['problem']}")
-        published = storage.count_items(get_db()).get("published", 0)
+        published = storage.public_status_counts(get_db()).get("published", 0)
         click.echo(f"{published} published items checked, {len(violations)} violations")
     if violations:
         sys.exit(1)

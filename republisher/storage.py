@@ -316,11 +316,6 @@ def set_item_status(db: Database, item_id: int, status: str, *, reason: str | No
     return get_item(db, item_id)
 
 
-def count_items(db: Database) -> dict[str, int]:
-    """Number of items per status."""
-    return {row["status"]: row["n"] for row in db.query("select status, count(*) as n from items group by status")}
-
-
 def update_item_fields(db: Database, item_id: int, fields: dict) -> dict:
     """Change an item's fields without touching its status."""
     with transaction(db):
