@@ -44,9 +44,14 @@ def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:
     if "html" not in content_type:
         raw_content = plain_text_as_html(raw_content)
     cleaned = sanitizer.sanitize_html(raw_content, entry.get("base") or feed.get("url"))
-    earlier = attribution.earlier_modification_notice(entry.get("rights"), cleaned.html)
-    credit = build_credit(entry, feed, source, decision, cleaned.changes, earlier)
+    credit = credit_for(entry, feed, source, decision, cleaned.html, cleaned.changes)
     return {"content_html": cleaned.html, "changes": cleaned.changes, "attribution": credit}
+
+
+def credit_for(entry: dict, feed: dict, source: dict, decision: dict, content_html: str, changes: dict) -> dict:
+    """The structured credit for already sanitized content under a given decision."""
+    earlier = attribution.earlier_modification_notice(entry.get("rights"), content_html)
+    return build_credit(entry, feed, source, decision, changes, earlier)
 
 
 def source_license(source: dict) -> dict | None:

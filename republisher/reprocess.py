@@ -37,12 +37,13 @@ def stored_entry(raw_json: str, feed_json: str | None, source: dict) -> tuple[di
 
 def store_decision(db, row: dict, entry: dict, feed: dict, source: dict, decision: dict) -> None:
     """Write a new decision, and the credit that follows from it, on the item's current revision."""
-    rendered = processor.render(entry, feed, source, decision)
+    # the HTML does not depend on the decision: only the credit is made again, not the sanitizing
+    credit = processor.credit_for(entry, feed, source, decision, row["revision_content_html"] or "",
+                                  json.loads(row["revision_changes"] or "{}"))
     storage.update_revision(db, row["current_revision_id"], {
         "decision": json.dumps(decision), "license": decision.get("license"),
         "license_evidence": json.dumps(decision.get("evidence")),
-        "content_html": rendered["content_html"], "changes": json.dumps(rendered["changes"]),
-        "attribution": json.dumps(rendered["attribution"], ensure_ascii=False)})
+        "attribution": json.dumps(credit, ensure_ascii=False)})
     storage.update_item_fields(db, row["id"], {"license": decision.get("license"),
                                                "license_evidence": json.dumps(decision.get("evidence"))})
 
@@ -62,12 +63,13 @@ def override_item_license(db, config: ingest.IngestConfig, item_id: int, license
 
 
 def reprocess(db, config: ingest.IngestConfig, *, source_id: int | None = None) -> dict:
-    """Sanitize and credit every shown revision again; decide again for pending and blocked items."""
+    """Sanitize and credit every shown revision again; decide again for pending and blocked items.
+
+    Sanitizing happens once, here; the re-decision that follows only makes the credit again.
+    """
     counts = {"revisions": 0}
     sources: dict[int, dict] = {}
     for row in storage.revisions_to_reprocess(db, source_id=source_id):
-        if row["status"] in ("pending", "blocked") and row["id"] == row["current_revision_id"]:
-            continue  # decided and rendered again by reevaluate below
         source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
         entry, feed = stored_entry(row["raw"], row["feed"], source)
         # a decision an item was published under is kept: only its HTML and credit are redone

@@ -334,7 +334,8 @@ def items_for_review(db: Database, *, source_id: int | None = None, item_ids: li
                      statuses: tuple[str, ...] = ("pending", "blocked")) -> list[dict]:
     """Items in the given statuses, with their current revision's raw entry and feed."""
     marks = ", ".join("?" for _ in statuses)
-    sql = (f"select i.*, r.raw as revision_raw, r.feed as revision_feed from items i "
+    sql = (f"select i.*, r.raw as revision_raw, r.feed as revision_feed, r.content_html as revision_content_html, "
+           f"r.changes as revision_changes from items i "
            f"join item_revisions r on r.id = i.current_revision_id where i.status in ({marks})")
     params = list(statuses)
     if source_id is not None:
