@@ -43,7 +43,7 @@ CREDIT_REMOVED_NOTICE = ("At the licensor's request, the creators, the publisher
 def build_attribution(*, title, original_url, creators: list[str], publisher: str, source_name,
                       source_url, copyright_notice: str | None, license_notice: str | None,
                       disclaimer: str | None, license_id: str | None, license_name: str | None,
-                      license_url: str | None, changes: dict[str, int],
+                      license_url: str | None, changes: dict[str, int], license_short_name: str | None = None,
                       earlier_changes_notice: str | None = None, editor_changes: list[str] = (),
                       remove_credit: bool = False, attribution_required: bool = True) -> dict:
     """The attribution of one item as a JSON-serializable dict."""
@@ -60,7 +60,7 @@ def build_attribution(*, title, original_url, creators: list[str], publisher: st
         "license_notice": trimmed(license_notice),
         "disclaimer": trimmed(disclaimer),
         "license": {"id": trimmed(license_id), "name": trimmed(license_name) or trimmed(license_id),
-                    "url": http_url(license_url)},
+                    "short_name": trimmed(license_short_name), "url": http_url(license_url)},
         "license_label": LICENSED_LABEL if attribution_required else UNREQUIRED_LABEL,
         "courtesy_notice": None if attribution_required else COURTESY_NOTICE,
         "credit_removed_notice": None if credited else CREDIT_REMOVED_NOTICE,
@@ -138,13 +138,20 @@ def plain_credit(attribution: dict) -> str:
               if field(key)]
     license_ = field("license") or {}
     if license_.get("name"):
+        named = license_name_text(license_)
         link = f" ({license_['url']})" if license_.get("url") else ""
-        parts.append(f"{field('license_label') or LICENSED_LABEL} {license_['name']}{link}.")
+        parts.append(f"{field('license_label') or LICENSED_LABEL} {named}{link}.")
     if field("courtesy_notice"):
         parts.append(field("courtesy_notice"))
     if field("changes_notice"):
         parts.append(field("changes_notice"))
     return " ".join(parts)
+
+
+def license_name_text(license_: dict) -> str:
+    """The license as the credit names it: "CC BY 2.0 France (Creative Commons Attribution 2.0 France)"."""
+    short, name = license_.get("short_name"), license_.get("name")
+    return f"{short} ({name})" if short and name and short != name else (short or name or "")
 
 
 def json_ld(attribution: dict, *, page_url: str, published: str | None, site_name: str) -> dict:

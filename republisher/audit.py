@@ -1,8 +1,8 @@
-"""`republisher audit`: every published item has an allowed license and a complete credit."""
+"""`republisher audit`: every published item passes the publish gate it was published through."""
 
 import json
 
-from . import attribution, ingest, storage
+from . import gate, licenses, storage
 
 
 def audit(db, site_policy: frozenset) -> list[dict]:
@@ -11,25 +11,15 @@ def audit(db, site_policy: frozenset) -> list[dict]:
     sources: dict[int, dict] = {}
     for row in storage.published_with_approved_revision(db):
         source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
-        for problem in item_problems(row, ingest.source_policy(source, site_policy)):
+        policy = licenses.source_policy(source.get("allowed_licenses"), site_policy)
+        for problem in item_problems(row, policy):
             violations.append({"item_id": row["id"], "title": row["title"], "problem": problem})
     return violations
 
 
 def item_problems(row: dict, policy: frozenset) -> list[str]:
-    """What is wrong with one published item's license decision and credit."""
+    """What is wrong with one published item's approved revision, by the publish gate."""
     if not row["decision"]:
         return ["published without an approved revision"]
-    decision = json.loads(row["decision"])
-    problems = []
-    if not decision.get("allowed"):
-        problems.append(f"published without an allowed license decision ({decision.get('reason')})")
-    elif decision.get("license") not in policy:
-        problems.append(f"{decision.get('license')} is no longer allowed by policy")
-    if not decision.get("evidence"):
-        problems.append("no license evidence")
-    credit = json.loads(row["attribution"]) if row["attribution"] else {}
-    missing = attribution.missing_parts(credit)
-    if missing:
-        problems.append("attribution lacks " + ", ".join(missing))
-    return problems
+    return gate.problems(json.loads(row["decision"]), json.loads(row["attribution"]) if row["attribution"] else {},
+                         row["content_html"], policy)

@@ -66,6 +66,7 @@ def sources_add(url, name, license_id, evidence, auto_approve, interval):
         license_id = require_license(license_id)
         if not evidence:
             raise click.UsageError("--license needs --evidence (a URL or the quoted statement)")
+        reprocess.require_evidence(evidence)
     storage.migrate(get_db())
     source = storage.add_source(get_db(), url, name=name, license=license_id, evidence=evidence,
                                 auto_approve=auto_approve, interval_seconds=interval)
@@ -86,18 +87,25 @@ def require_license(license_id: str) -> str:
     return known["id"]
 
 
+CONFIRM_HELP = "Confirm that this license contradicts what the feed or item states itself (needs --reason)."
+
+
 @sources_cli.command("set-license")
 @click.argument("source_id", type=int)
 @click.argument("license_id")
-@click.option("--evidence", required=True, help="Where the license is stated: a URL or the quoted sentence.")
+@click.option("--evidence", required=True,
+              help="Where the license is stated: a URL or the quoted sentence (at least 20 characters).")
+@click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
+@click.option("--reason", help="Why the license is right although the feed says otherwise.")
 @clear_errors
-def sources_set_license(source_id, license_id, evidence):
+def sources_set_license(source_id, license_id, evidence, confirm_contradiction, reason):
     """Set the license a source states on its website, with evidence."""
     license_id = require_license(license_id)
-    source = storage.set_source_license(get_db(), source_id, license_id, evidence)
-    changed = reprocess.reevaluate(get_db(), pipeline_config(), source_id=source_id)
+    result = reprocess.set_source_license(get_db(), pipeline_config(), source_id, license_id, evidence,
+                                          confirm_contradiction=confirm_contradiction, reason=reason)
+    source = result["source"]
     click.echo(f"source {source['id']}: license {source['license']} (new items follow it; published items keep theirs)")
-    click.echo(describe_changes(changed))
+    click.echo(describe_changes(result["changed"]))
 
 
 def describe_changes(changed: dict) -> str:
@@ -257,7 +265,7 @@ def each_item(action, item_ids, **kwargs) -> None:
 @clear_errors
 def items_approve(item_ids):
     """Publish items whose license allows it."""
-    each_item(workflow.approve, item_ids)
+    each_item(workflow.approve, item_ids, site_policy=current_app.config["LICENSE_POLICY"])
 
 
 @items_cli.command("reject")
@@ -281,12 +289,16 @@ def items_withdraw(item_ids, reason):
 @items_cli.command("set-license")
 @click.argument("item_id", type=int)
 @click.argument("license_id")
-@click.option("--evidence", required=True, help="Where the license is stated: a URL or the quoted sentence.")
+@click.option("--evidence", required=True,
+              help="Where the license is stated: a URL or the quoted sentence (at least 20 characters).")
+@click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
+@click.option("--reason", help="Why the license is right although the item states another itself.")
 @clear_errors
-def items_set_license(item_id, license_id, evidence):
+def items_set_license(item_id, license_id, evidence, confirm_contradiction, reason):
     """Override the license found for one pending or blocked item, with evidence."""
     license_id = require_license(license_id)
-    item = reprocess.override_item_license(get_db(), pipeline_config(), item_id, license_id, evidence)
+    item = reprocess.override_item_license(get_db(), pipeline_config(), item_id, license_id, evidence,
+                                           confirm_contradiction=confirm_contradiction, reason=reason)
     reason = f" ({item['status_reason']})" if item["status_reason"] else ""
     click.echo(f"item {item_id}: {item['status']}{reason}")
 

@@ -57,7 +57,7 @@ def build_demo(database: str, feeds_base: str, site_url: str):
     reports = ingest.refresh_many(storage.list_sources(db), config)
     for source_id in to_approve:
         for item in storage.list_items(db, status="pending", source_id=source_id):
-            workflow.approve(db, item["id"], actor="demo")
+            workflow.approve(db, item["id"], actor="demo", site_policy=app.config["LICENSE_POLICY"])
     db.conn.close()
     return app, reports
 

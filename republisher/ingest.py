@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import fetcher, licenses, licensing, parser, processor, schedule, storage, workflow
+from . import fetcher, gate, licenses, licensing, parser, processor, schedule, storage, workflow
 from .errors import EntryError, FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
@@ -151,7 +151,8 @@ def malformation(parsed: dict) -> str | None:
 def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json) -> str:
     """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
     override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
-    processed = processor.process_entry(entry, feed, source, source_policy(source, config.policy), seen_at, override)
+    policy = licenses.source_policy(source.get("allowed_licenses"), config.policy)
+    processed = processor.process_entry(entry, feed, source, policy, seen_at, override)
     decision = processed["decision"]
     item = processor.item_fields(entry, identity, digest, decision)
     revision = {
@@ -164,22 +165,17 @@ def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_
     auto = bool(source.get("auto_approve"))
     with storage.transaction(db):
         if stored is None:
-            status = workflow.initial_status(decision, auto)
-            item.update(status=status, status_reason=decision.get("reason"))
+            problems = gate.problems(decision, processed["attribution"], processed["content_html"], policy) \
+                if auto else []
+            status, reason = workflow.initial_status(decision, auto, problems)
+            item.update(status=status, status_reason=reason)
             item_id, _ = storage.store_item(db, source["id"], item, revision)
             if status == "published":
-                workflow.publish_current(db, item_id)
+                workflow.publish_current(db, item_id, config.policy)
             return "blocked" if status == "blocked" else "new"
         item_id, _ = storage.store_item(db, source["id"], item, revision)
-        workflow.apply_decision(db, item_id, decision, auto)
+        workflow.apply_decision(db, item_id, decision, auto, config.policy)
     return "blocked" if not decision.get("allowed") else "updated"
-
-
-def source_policy(source: dict, site_policy: frozenset) -> frozenset:
-    """The licenses a source may publish under: its own list when an editor set one, else the site's."""
-    if not source.get("allowed_licenses"):
-        return site_policy
-    return licenses.parse_policy(source["allowed_licenses"])
 
 
 def validator_fields(result) -> dict:

@@ -5,75 +5,51 @@ Every finding names its level (``level`` and ``level_no``), most specific first:
 ====================  ========  ==============================================================
 level                 level_no  where
 ====================  ========  ==============================================================
-``editor_override``   0         an editor's override for this item or its source (always wins)
+``editor_override``   0         an editor's override for this item (always wins)
 ``item``              1         the entry's own metadata: creativeCommons:license, cc:license,
                                 Atom link rel=license, dcterms:license, media:license, and
                                 dc:rights / Atom rights text that names a license
-``source``            2         the entry's Atom <source> metadata
+``source``            2         the entry's Atom <source> metadata (its rights and its title)
 ``feed``              3         the channel / feed metadata, including copyright text
-``content``           4         a statement in the item's own HTML (before sanitizing)
+``content``           4         a statement in the item's own HTML that speaks of the item
 ``editor_source``     5         the license an editor recorded for the source, with evidence
 ====================  ========  ==============================================================
 
 Metadata precedence is item over source over feed: an entry's own license replaces the feed's in
-either direction. The HTML statement counts when the metadata says nothing, and must agree with the
-metadata when it does; the editor's source license counts only when nothing else was found. An
-override is kept apart (level 0) so that it is always recorded as an editor's act, never as a finding.
+either direction. An HTML statement counts when it speaks of the item (``statements`` decides that) and
+the metadata says nothing; it must agree with the metadata when it does. The editor's source license
+counts only when nothing else was found.
 
-A finding's ``kind`` is ``license``, ``reserved`` (rights text reserving all rights), ``third_party``
-(an item's rights credit a third party such as Reuters) or ``unrecognized`` (a license element naming a
-license outside the registry). Contradictions block the item with a reason that names both findings.
+A finding's ``kind`` is ``license``; ``unrecognized`` (it names a license or terms the registry does not
+know: the item is held for an editor, and no lower level decides instead); ``reserved`` (all rights
+reserved); ``restricted`` (non-commercial, no derivatives, no republication, however written); or
+``third_party`` (the item credits a news agency or photo library). Any of the last three next to a
+license is a conflict that blocks the item, with a reason that quotes both. Media credits (a license or
+an agency's credit on a picture) never decide the item's license: each is listed with its image under
+``media``, and an image whose credit the policy does not allow is removed by the render stage.
 """
 
 import functools
-import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import licenses
+from . import license_text, licenses, statements
 from .text import field_text as plain_text
-from .text import sentence_around
 
 LEVEL_NUMBERS = {"editor_override": 0, "item": 1, "source": 2, "feed": 3, "content": 4, "editor_source": 5}
 METADATA_LEVELS = ("item", "source", "feed")
+LOCATIONS = {"item": "item metadata", "source": "source metadata", "feed": "feed metadata",
+             "editor_source": "editor", "editor_override": "editor"}
 NO_LICENSE = "no license found"
-LICENSE_RELS = frozenset({"license", "http://www.iana.org/assignments/relation/license"})
+LICENSE_RELS = statements.LICENSE_RELS
 CC_RSS_MODULE = "creativecommonsrssmodule"  # both the userland and the harvard namespace URIs
 CC_RDF_MODULES = ("web.resource.org/cc/", "creativecommons.org/ns")
-WINDOW = 300  # characters of HTML read on each side of a keyword; a license sentence is shorter
-# tags that start or end a paragraph-like block ("<p" also catches "<pre", "<h" catches "<hr": fine)
-BLOCK_TAGS = ("<p", "</p", "<br", "<div", "</div", "<li", "</li", "<h", "</h", "<td", "</td", "<blockquote",
-              "</blockquote", "<footer", "</footer", "<section", "</section", "<P", "</P", "<BR", "<DIV", "</DIV")
-
-RESERVED_PHRASES = (
-    r"\ball\s+rights\s+reserved\b",
-    r"\btous\s+droits\s+r[ée]serv[ée]s\b",
-    r"\balle\s+rechte\s+vorbehalten\b",
-    r"\btodos\s+los\s+derechos\s+reservados\b",
-    r"جميع\s+الحقوق\s+محفوظة",
-    r"(?:تمامی|کلیه|همه|همهٔ|همه‌ی)\s+(?:\S+\s+){0,5}?حقوق\s+(?:\S+\s+){0,10}?محفوظ",
-    r"حقوق\s+مادی\s+و\s+معنوی",  # "material and moral rights [belong to ...]"
-)
-# (name, pattern) of agencies whose credit inside an item means the item is not the source's to license
-THIRD_PARTIES = (
-    ("Reuters", r"(?i:\breuters\b)"),
-    ("Associated Press", r"(?i:\bassociated\s+press\b)|\bAP\s+Photo\b|©\s*AP\b|\(AP\)"),
-    ("AFP", r"\bAFP\b|(?i:\bagence\s+france[\s-]presse\b)"),
-    ("Getty Images", r"(?i:\bgetty\s+images\b)"),
-    ("EPA", r"\bEPA-EFE\b|©\s*EPA\b"),
-    ("Shutterstock", r"(?i:\bshutterstock\b)"),
-    ("Alamy", r"(?i:\balamy\b)"),
-    ("Bloomberg", r"(?i:\bbloomberg\b)"),
-)
-
-_RESERVED = re.compile("|".join(RESERVED_PHRASES), re.IGNORECASE)
-_THIRD_PARTIES = tuple((name, re.compile(pattern)) for name, pattern in THIRD_PARTIES)
-_LINK_TAG = re.compile(r"<(?:a|link|area)\b", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
-_BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|footer|header|section|article"
-                        r"|aside|figure|figcaption|hr|pre|table)\b[^>]*>", re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[^>]*>")
+MIN_QUOTE = 20  # characters an editor's quoted evidence must have
+TERM_FLAGS = {"non_commercial": "non_commercial", "no_derivatives": "no_derivatives"}
+TERM_WORDS = {"non_commercial": "non-commercial use only", "no_derivatives": "no derivatives",
+              "no_reuse": "no republication"}
+RESTRICTIVE_KINDS = ("reserved", "restricted", "third_party")
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -90,12 +66,22 @@ class Finding:
     seen_at: str
     kind: str = "license"
     exact: bool = True  # False when the text named the license without a version
+    location: str = ""
+    party: str | None = None
+    term: str | None = None
+    block: tuple | None = None  # where an HTML statement stands in the item's content
 
     def as_dict(self) -> dict:
         """The finding as stored and shown to editors."""
-        return {"license": self.license, "level": self.level, "level_no": LEVEL_NUMBERS[self.level],
-                "found_in": self.found_in, "matched": self.matched, "url": self.url, "seen_at": self.seen_at,
-                "kind": self.kind}
+        found = {"license": self.license, "level": self.level, "level_no": LEVEL_NUMBERS[self.level],
+                 "found_in": self.found_in, "location": self.location or LOCATIONS.get(self.level, self.level),
+                 "matched": self.matched, "url": self.url, "seen_at": self.seen_at, "kind": self.kind}
+        for key in ("party", "term"):
+            if getattr(self, key):
+                found[key] = getattr(self, key)
+        if self.block:
+            found["block"] = list(self.block)
+        return found
 
 
 @dataclass(frozen=True)
@@ -107,41 +93,54 @@ class Context:
     atom: bool
     cc_link_label: str
     rss_rights_label: str
-    publisher: str
 
 
 def decide_license(entry: dict, feed: dict, *, source_license: dict | None = None, policy: frozenset[str],
-                   override: dict | None = None, seen_at: str | None = None) -> dict:
-    """Decide whether an entry may be republished, with the evidence for editors."""
+                   override: dict | None = None, seen_at: str | None = None, hold: str | None = None) -> dict:
+    """Decide whether an entry may be republished, with the evidence for editors.
+
+    hold: a reason to hold the item for an editor whatever it says (the publisher's license changed).
+    """
     context = make_context(feed, seen_at)
     item_url = entry.get("link") or context.feed_url
+    content, media, mentions = html_findings(entry, item_url, context)
     by_level = {
         "item": metadata_findings(entry.get("raw") or {}, "item", item_url, context),
-        "source": metadata_findings(entry.get("source") or {}, "source", item_url, context),
+        "source": metadata_findings(entry.get("source") or {}, "source", item_url, context)
+        + source_title_findings(entry.get("source") or {}, item_url, context),
         "feed": metadata_findings(feed.get("raw") or {}, "feed", context.feed_url, context),
-        "content": content_findings(entry, item_url, context),
+        "content": content,
         "editor_source": editor_source_findings(source_license, context),
     }
     findings = [finding for level in by_level.values() for finding in level]
+    contradicted = []
     if override:
         chosen = override_finding(override, item_url, context)
         findings.insert(0, chosen)
         reason = None if chosen.license else f"{NO_LICENSE}: an editor's override names no license"
+        contradicted = [f.as_dict() for f in stated_licenses(by_level) if chosen.license and not compatible(chosen, f)]
     else:
         chosen, reason = choose(by_level)
-    return decision(chosen, reason, findings, policy, entry, feed)
+        if chosen is not None and hold:
+            chosen, reason = None, hold
+    credits = media_decisions(media, entry, policy)
+    if chosen is not None and credits["unplaced"]:
+        chosen, reason = None, credits["unplaced"]
+    result = decision(chosen, reason, findings + mentions, policy, entry, feed)
+    result["media"] = credits["media"]
+    if contradicted:
+        result["contradicted"] = contradicted
+    return result
 
 
 def make_context(feed: dict, seen_at: str | None) -> Context:
     """The facts all findings of one feed share."""
-    return feed_context(feed.get("url"), feed.get("title"), feed.get("format"),
-                        tuple((feed.get("namespaces") or {}).values()),
+    return feed_context(feed.get("url"), feed.get("format"), tuple((feed.get("namespaces") or {}).values()),
                         seen_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 @functools.lru_cache(maxsize=256)
-def feed_context(url: str | None, title: str | None, version: str | None, namespace_uris: tuple[str, ...],
-                 seen_at: str) -> Context:
+def feed_context(url: str | None, version: str | None, namespace_uris: tuple[str, ...], seen_at: str) -> Context:
     """make_context for hashable parts, computed once per feed and timestamp."""
     namespaces = " ".join(namespace_uris).lower()
     rss_module = CC_RSS_MODULE in namespaces
@@ -153,9 +152,11 @@ def feed_context(url: str | None, title: str | None, version: str | None, namesp
     else:
         cc_link_label = "creativeCommons:license"
     has_dc = "purl.org/dc/elements/1.1" in namespaces
-    return Context(
-        feed_url=url, seen_at=seen_at, atom=(version or "").startswith("atom"), cc_link_label=cc_link_label,
-        rss_rights_label="copyright or dc:rights" if has_dc else "copyright", publisher=(title or "").lower())
+    return Context(feed_url=url, seen_at=seen_at, atom=(version or "").startswith("atom"),
+                   cc_link_label=cc_link_label, rss_rights_label="copyright or dc:rights" if has_dc else "copyright")
+
+
+# ---------------------------------------------------------------- metadata
 
 
 def metadata_findings(meta: dict, level: str, url: str | None, context: Context) -> list[Finding]:
@@ -220,161 +221,132 @@ def claim_findings(value: str, level: str, found_in: str, url: str | None, conte
     if spdx_id:
         return [Finding(spdx_id, level, found_in, value, url, context.seen_at)]
     if not value.lower().startswith(("http:", "https:", "//")):
-        named = license_mentions(value, level, found_in, url, context)
-        if named:
+        named = rights_findings(value, level, found_in, url, context)
+        if any(finding.kind == "license" for finding in named):
             return named
-        if reserves_all_rights(value):
-            return [Finding(None, level, found_in, value, url, context.seen_at, kind="reserved")]
+        if any(finding.kind == "reserved" for finding in named):
+            return [finding for finding in named if finding.kind != "unrecognized"]
     return [Finding(None, level, found_in, value, url, context.seen_at, kind="unrecognized")]
 
 
 def rights_findings(text: str, level: str, found_in: str, url: str | None, context: Context) -> list[Finding]:
-    """Findings in rights text: licenses it names, a reservation of all rights, a third party's credit."""
-    found = license_mentions(text, level, found_in, url, context)
-    if reserves_all_rights(text):
-        found.append(Finding(None, level, found_in, text, url, context.seen_at, kind="reserved"))
-    if level == "item" and third_party(text, context.publisher):
-        found.append(Finding(None, level, found_in, text, url, context.seen_at, kind="third_party"))
-    return found
-
-
-def license_mentions(text: str, level: str, found_in: str, url: str | None, context: Context) -> list[Finding]:
-    """One finding per distinct license a short text names; the whole text is the matched evidence."""
+    """Findings in rights text: licenses it names, unknown licenses, restrictive terms, reservations, credits."""
     found, seen = [], set()
-    for spdx_id, exact, _start, _end in licenses.scan_text(text):
-        if (spdx_id, exact) not in seen:
-            seen.add((spdx_id, exact))
-            found.append(Finding(spdx_id, level, found_in, text, url, context.seen_at, exact=exact))
+    for mention in license_text.scan(text):
+        kind = "license" if mention.license else "unrecognized"
+        if (mention.license, mention.exact, kind) not in seen:
+            seen.add((mention.license, mention.exact, kind))
+            found.append(Finding(mention.license, level, found_in, text, url, context.seen_at, kind=kind,
+                                 exact=mention.exact))
+    if level in ("item", "source"):
+        party = license_text.credited_party(text)
+        if party:
+            found.append(Finding(None, level, found_in, text, url, context.seen_at, kind="third_party", party=party))
+    for term in license_text.terms(text):
+        kind = "reserved" if term.kind == "reserved" else "restricted"
+        found.append(Finding(None, level, found_in, text, url, context.seen_at, kind=kind,
+                             term=None if kind == "reserved" else term.kind))
     return found
 
 
-@functools.lru_cache(maxsize=1024)
-def reserves_all_rights(text: str) -> bool:
-    """Whether rights text reserves all rights ("All rights reserved" and its translations)."""
-    return bool(_RESERVED.search(text))
-
-
-@functools.lru_cache(maxsize=1024)
-def third_party(text: str, publisher: str) -> str | None:
-    """The name of a known third party the text credits, unless it is the feed's own publisher."""
-    for name, pattern in _THIRD_PARTIES:
-        if pattern.search(text) and name.lower() not in publisher:
-            return name
-    return None
-
-
-def content_findings(entry: dict, item_url: str | None, context: Context) -> list[Finding]:
-    """License statements in the item's own HTML: rel=license, links to a license, sentences."""
-    bodies = [entry.get("content") or ""]
-    summary = entry.get("summary") or ""
-    if summary and summary not in bodies[0]:
-        bodies.append(summary)
-    found, seen = [], set()
-    for body in bodies:
-        for finding in body_findings(body, item_url, context):
-            key = (finding.license, finding.found_in, finding.matched)
-            if key not in seen:
-                seen.add(key)
-                found.append(finding)
-    return found
-
-
-def body_findings(body: str, item_url: str | None, context: Context) -> list[Finding]:
-    """Findings in one HTML body; only the few places where a keyword occurs are parsed."""
-    lowered = licenses.same_length_lower(body)
-    hits = licenses.keyword_hits(lowered)
-    if not hits:
+def source_title_findings(source: dict, url: str | None, context: Context) -> list[Finding]:
+    """An Atom <source> whose title names a news agency: the entry is that agency's copy."""
+    title = plain_text(source.get("title"), source.get("title_detail"))
+    party = license_text.credited_party(title) if title else None
+    if not party:
         return []
-    # every link to a known license points at creativecommons.org (SPDX pages are not linked from articles)
-    link_hits = [hit for hit in hits if lowered.startswith("creativecommons", hit)]
-    return (html_link_findings(body, link_hits, item_url, context)
-            + html_statement_findings(body, hits, item_url, context))
+    return [Finding(None, "source", "atom source title", title, url, context.seen_at, kind="third_party",
+                    party=party)]
 
 
-def html_link_findings(body: str, hits: list[int], item_url: str | None, context: Context) -> list[Finding]:
-    """Links whose target is a known license, found from keyword positions inside their start tags."""
-    found, seen = [], set()
-    for hit in hits:
-        start = body.rfind("<", 0, hit)
-        if start == -1 or start in seen or body.rfind(">", start, hit) != -1:
-            continue  # the keyword is in text, not inside a tag
-        seen.add(start)
-        end = body.find(">", hit)
-        link = link_license(body[start:end + 1]) if end != -1 else None
-        if link:
-            found.append(Finding(link[0], "content", link[1], link[2], item_url, context.seen_at))
+# ---------------------------------------------------------------- the item's HTML
+
+
+def html_findings(entry: dict, item_url: str | None, context: Context) -> tuple[list[Finding], list[dict], list[Finding]]:
+    """(statements about the item, media credits, mentions of other works) in the entry's HTML."""
+    content = entry.get("content") or ""
+    summary = entry.get("summary") or ""
+    bodies = [("content", content)]
+    if summary and summary not in content:
+        bodies.append(("summary", summary))
+    item, media, mentions = [], feed_media_credits(entry, content), []
+    for body_name, body in bodies:
+        for statement in statements.find_statements(body):
+            if statement.scope == "media":
+                media.append(dict(statement.as_dict(), body=body_name))
+                continue
+            finding = Finding(statement.license, "content", statement.found_in, statement.text, item_url,
+                              context.seen_at, kind=statement.kind, exact=statement.exact,
+                              location=statement.location, party=statement.party, term=statement.term,
+                              block=statement.block if body_name == "content" else None)
+            if statement.scope == "item":
+                item.append(finding)
+            else:
+                mentions.append(Finding(statement.license, "content", statement.found_in, statement.text, item_url,
+                                        context.seen_at, kind="mention", exact=statement.exact, location="body"))
+    return item, media, mentions
+
+
+def feed_media_credits(entry: dict, content: str) -> list[dict]:
+    """media:credit and media:copyright, each kept with the entry's pictures that the body shows."""
+    raw = entry.get("raw") or {}
+    texts = [credit.get("content") for credit in raw.get("media_credit") or () if isinstance(credit, dict)]
+    texts.append(raw.get("media_copyright") if isinstance(raw.get("media_copyright"), str) else None)
+    texts = [text.strip() for text in texts if isinstance(text, str) and text.strip()]
+    if not texts:
+        return []
+    urls = {item.get("url") for key in ("media_content", "media_thumbnail") for item in raw.get(key) or ()
+            if isinstance(item, dict) and item.get("url")}
+    shown = [image for image in statements.body_images(content) if image.src in urls]
+    found = []
+    for text in texts:
+        for image in shown or [None]:
+            for statement in statements.credit_statements(text, image):
+                found.append(dict(statement.as_dict(), body="content", found_in="media:credit",
+                                  elsewhere=image is None))
     return found
 
 
-@functools.lru_cache(maxsize=1024)
-def link_license(tag: str) -> tuple[str, str, str] | None:
-    """(license, found_in, href) when a start tag is a link to a known license."""
-    if not _LINK_TAG.match(tag):
-        return None
-    attributes = tag_attributes(tag)
-    href = html.unescape(attributes.get("href") or "").strip()
-    spdx_id = licenses.resolve_url(href) if href else None
-    if not spdx_id:
-        return None
-    rels = set((attributes.get("rel") or "").lower().split())
-    return spdx_id, "html rel=license" if rels & LICENSE_RELS else "html link to a license", href
+def media_decisions(media: list[dict], entry: dict, policy: frozenset) -> dict:
+    """Each media credit with whether the policy allows its image; a reason when a refused one has no image."""
+    decided, unplaced = [], None
+    images_in_body = "<img" in (entry.get("content") or "").lower()
+    for credit in media:
+        allowed, reason = media_allowed(credit, policy)
+        image = credit.get("image")
+        decided.append({"image": image[0] if image else None, "span": list(image[1:]) if image else None,
+                        "body": credit.get("body"), "credit": credit["text"], "kind": credit["kind"],
+                        "license": credit.get("license"), "party": credit.get("party"), "term": credit.get("term"),
+                        "location": credit["location"], "allowed": allowed, "reason": reason})
+        if not allowed and not image and images_in_body and not credit.get("elsewhere") and unplaced is None:
+            unplaced = f"held for an editor: a media credit that the policy does not allow ({reason}) is not " \
+                       f"beside any one image: {quote(credit['text'])}"
+    return {"media": decided, "unplaced": unplaced}
 
 
-def tag_attributes(tag: str) -> dict[str, str]:
-    """A start tag's attributes by lower-cased name (first one wins, as in browsers)."""
-    attributes = {}
-    for name, double, single, bare in _ATTRIBUTE.findall(tag):
-        attributes.setdefault(name.lower(), double or single or bare)
-    return attributes
+def media_allowed(credit: dict, policy: frozenset) -> tuple[bool, str | None]:
+    """Whether a picture with this credit may be republished, and why not."""
+    kind, license_id = credit["kind"], credit.get("license")
+    if kind == "license":
+        if licenses.permitted(license_id, policy):
+            return True, None
+        return False, f"its license ({short_name(license_id)}) does not allow this use"
+    if kind == "unrecognized":
+        return False, "its license is not one the registry knows"
+    if kind == "third_party":
+        return False, f"its credit ({credit.get('party')}) reserves the rights"
+    if kind == "reserved":
+        return False, "its credit reserves all rights"
+    return False, f"its credit restricts its use ({TERM_WORDS.get(credit.get('term'), 'restricted')})"
 
 
-def html_statement_findings(body: str, hits: list[int], item_url: str | None,
-                            context: Context) -> list[Finding]:
-    """Sentences in the HTML's text that name a license, read from the blocks around keyword hits."""
-    found, covered = [], -1
-    for hit in hits:
-        if hit < covered:
-            continue  # in the block read for an earlier hit
-        start, covered = block_span(body, hit)
-        for spdx_id, exact, sentence in block_statements(body[start:covered]):
-            found.append(Finding(spdx_id, "content", "html statement", sentence, item_url, context.seen_at,
-                                 exact=exact))
-    return found
+def short_name(license_id: str | None) -> str:
+    """A license as readers know it ("CC BY-NC 2.0"), or the id."""
+    entry = licenses.get_license(license_id)
+    return entry["short_name"] if entry else (license_id or "unknown")
 
 
-def block_span(body: str, hit: int) -> tuple[int, int]:
-    """The paragraph (or similar block) around a hit, at most WINDOW characters each side, no tag cut."""
-    low, high = max(0, hit - WINDOW), min(len(body), hit + WINDOW)
-    start = body.rfind("<", low, hit)
-    while start != -1 and not body.startswith(BLOCK_TAGS, start):
-        start = body.rfind("<", low, start)
-    newline = body.rfind("\n", low, hit)
-    start = max(start, newline + 1 if newline != -1 else -1)
-    if start == -1:  # no block edge near: cut at the window, but not inside a tag
-        start = low
-        opening = body.rfind("<", 0, low)
-        if opening != -1 and body.rfind(">", opening, low) == -1:
-            start = opening
-    end = body.find("<", hit, high)
-    while end != -1 and not body.startswith(BLOCK_TAGS, end):
-        end = body.find("<", end + 1, high)
-    newline = body.find("\n", hit, high)
-    ends = [at for at in (end, newline) if at != -1]
-    if ends:
-        return start, min(ends)
-    closing = body.find(">", high)
-    if closing != -1 and body.find("<", high, closing) == -1:
-        high = closing + 1
-    return start, high
-
-
-@functools.lru_cache(maxsize=1024)
-def block_statements(fragment: str) -> tuple[tuple[str, bool, str], ...]:
-    """(license, names_a_version, sentence) for every license an HTML fragment names in its text."""
-    # agencies end every item with the same sentence, so the same fragment comes back item after item
-    text = html.unescape(_ANY_TAG.sub("", _BLOCK_TAG.sub("\n", fragment)))
-    return tuple((spdx_id, exact, sentence_around(text, first, last))
-                 for spdx_id, exact, first, last in licenses.scan_any_text(text))
+# ---------------------------------------------------------------- editors
 
 
 def editor_source_findings(source_license: dict | None, context: Context) -> list[Finding]:
@@ -397,8 +369,7 @@ def override_finding(override: dict, item_url: str | None, context: Context) -> 
 
 def canonical_id(spdx_id: str) -> str:
     """The registry's spelling of an id; unknown ids are kept as given (policy will block them)."""
-    known = licenses.get_license(spdx_id)
-    return known["id"] if known else spdx_id.strip()
+    return licenses.canonical(spdx_id) or spdx_id.strip()
 
 
 def evidence_url(evidence: str) -> str | None:
@@ -407,15 +378,67 @@ def evidence_url(evidence: str) -> str | None:
     return match.group(0).rstrip(".,;:)") if match else None
 
 
+def evidence_problem(evidence: str | None) -> str | None:
+    """Why an editor's evidence does not count, or None: it must be a URL or a quotation of 20 characters."""
+    text = _SPACE.sub(" ", evidence or "").strip()
+    if evidence_url(text) or len(text) >= MIN_QUOTE:
+        return None
+    return (f"evidence must be a URL or the quoted statement (at least {MIN_QUOTE} characters), "
+            f"not {quote(text) if text else 'nothing'}")
+
+
+def stated_licenses(by_level: dict[str, list[Finding]]) -> list[Finding]:
+    """The licenses the item states itself: its metadata, its source's, and its own notices in the HTML."""
+    return [f for level in ("item", "source", "content") for f in by_level[level] if f.kind == "license"]
+
+
+def item_contradictions(decision: dict, license_id: str) -> list[dict]:
+    """The item's own statements (metadata or notice) that name a license other than license_id."""
+    wanted = Finding(licenses.canonical(license_id) or license_id, "editor_override", "", "", None, "")
+    found = []
+    for finding in decision.get("findings") or ():
+        if finding["level"] in ("item", "source", "content") and finding["kind"] == "license":
+            stated = Finding(finding["license"], finding["level"], finding["found_in"], finding["matched"], None, "")
+            if not compatible(wanted, stated):
+                found.append(finding)
+    return found
+
+
+# ---------------------------------------------------------------- choosing
+
+
 def choose(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
     """The finding that decides, or None with the reason nothing can decide."""
+    held = next((f for level in ("item", "source", "content") for f in by_level[level] if f.kind == "unrecognized"),
+                None)
+    if held is not None:
+        return None, f"unrecognized license: {describe(held)}"
+    chosen, reason = choose_license(by_level)
+    if chosen is None:
+        return None, reason
+    restriction = next((f for level in ("item", "source", "content") for f in by_level[level]
+                        if f.kind in RESTRICTIVE_KINDS and not allows(chosen, f)), None)
+    if restriction is not None:
+        return None, f"conflict: {describe(chosen)} but {describe(restriction)}"
+    return chosen, None
+
+
+def choose_license(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
+    """The license finding that decides by precedence, or None with the reason."""
     for index, level in enumerate(METADATA_LEVELS):
         if by_level[level]:
             fallback = [f for lower in METADATA_LEVELS[index + 1:] for f in by_level[lower]]
             fallback += by_level["content"] + by_level["editor_source"]
             return choose_metadata(by_level[level], by_level["content"], fallback)
     if by_level["content"]:
-        return settle_level(by_level["content"])
+        winner, reason = settle_level(by_level["content"])
+        if winner is not None or reason:
+            return winner, reason
+        licensed = next((f for f in by_level["editor_source"] if f.kind == "license"), None)
+        first = by_level["content"][0]
+        if licensed:
+            return None, f"conflict: {describe(licensed)} but {describe(first)}"
+        return None, f"{NO_LICENSE}: {describe(first)}"
     if by_level["editor_source"]:
         return by_level["editor_source"][0], None
     return None, NO_LICENSE
@@ -438,7 +461,7 @@ def choose_metadata(level_findings: list[Finding], content: list[Finding],
     if not winner.exact:  # "CC BY" in an item of a feed that says which version: take that version
         winner = next((f for f in fallback if f.kind == "license" and f.exact and compatible(winner, f)), winner)
     for statement in content:
-        if not compatible(winner, statement):
+        if statement.kind == "license" and not compatible(winner, statement):
             return None, f"conflict: {describe(winner)} but {describe(statement)}"
     return winner, None
 
@@ -450,7 +473,7 @@ def settle_level(level_findings: list[Finding]) -> tuple[Finding | None, str | N
         for second in named[index + 1:]:
             if not compatible(first, second):
                 return None, f"conflict: {describe(first)} but {describe(second)}"
-    other = next((f for f in level_findings if f.kind != "license"), None)
+    other = next((f for f in level_findings if f.kind != "license" and not (named and allows(named[0], f))), None)
     if named and other:
         return None, f"conflict: {describe(named[0])} but {describe(other)}"
     if not named:
@@ -466,18 +489,33 @@ def compatible(first: Finding, second: Finding) -> bool:
     return same_family and not (first.exact and second.exact)
 
 
+def allows(license_finding: Finding, term: Finding) -> bool:
+    """Whether a license already carries a restrictive term (an NC license that says "non-commercial")."""
+    if term.kind != "restricted" or term.term not in TERM_FLAGS:
+        return False
+    entry = licenses.REGISTRY.get(license_finding.license or "") or {}
+    return bool(entry.get(TERM_FLAGS[term.term]))
+
+
 def describe(finding: Finding) -> str:
     """A finding in words, for a reason an editor reads."""
-    where = {"item": "item metadata", "source": "the entry's source metadata", "feed": "feed metadata"}
-    whose = {"item": "the item's", "source": "the entry source's", "feed": "the feed's"}
+    where = {"item": "item metadata", "source": "the entry's source metadata", "feed": "feed metadata",
+             "content": "the item's HTML"}
+    whose = {"item": "the item's rights text", "source": "the entry source's rights text",
+             "feed": "the feed's rights text", "content": "the item's text"}
+    owner = whose.get(finding.level, "the rights text")
     if finding.kind == "reserved":
-        return f"{whose.get(finding.level, 'the')} rights text reserves all rights ({quote(finding.matched)})"
+        return f"{owner} reserves all rights ({quote(finding.matched)})"
     if finding.kind == "third_party":
-        return f"the item's rights text credits a third party ({quote(finding.matched)})"
+        if finding.found_in == "atom source title":
+            return f"the entry's source is {finding.party} ({quote(finding.matched)})"
+        return f"{owner} credits a third party, {finding.party} ({quote(finding.matched)})"
+    if finding.kind == "restricted":
+        return f"{owner} restricts its use: {TERM_WORDS.get(finding.term, 'restricted')} ({quote(finding.matched)})"
     if finding.kind == "unrecognized":
         return f"{where.get(finding.level, finding.level)} names {quote(finding.matched)} ({finding.found_in})"
     if finding.level == "content":
-        return f"the item's HTML says {finding.license}"
+        return f"the item's HTML says {finding.license} ({finding.location}: {quote(finding.matched, 80)})"
     if finding.level == "editor_source":
         return f"the source license set by an editor is {finding.license}"
     if finding.level == "editor_override":
@@ -494,9 +532,9 @@ def quote(text: str, limit: int = 120) -> str:
 def decision(chosen: Finding | None, reason: str | None, findings: list[Finding], policy: frozenset[str],
              entry: dict, feed: dict) -> dict:
     """The decision as the pipeline stores it."""
-    allowed = chosen is not None and chosen.license in policy
+    allowed = chosen is not None and licenses.permitted(chosen.license, policy)
     if chosen is not None and chosen.license and not allowed:
-        reason = f"{chosen.license} is not allowed by policy"
+        reason = licenses.refusal(chosen.license)
     return {
         "license": chosen.license if chosen else None,
         "allowed": allowed,

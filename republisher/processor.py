@@ -4,7 +4,7 @@ import hashlib
 import json
 import html
 
-from . import attribution, licenses, licensing, sanitizer
+from . import attribution, license_text, licenses, licensing, sanitizer
 from .slugs import slugify
 
 
@@ -41,17 +41,87 @@ def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:
     """Sanitized content and the structured credit for an entry under a given decision."""
     content_type = entry.get("content_type") or "text/html"
     raw_content = entry.get("content") or ""
+    withheld: list[str] = []
     if "html" not in content_type:
         raw_content = plain_text_as_html(raw_content)
+    else:
+        raw_content, withheld = withhold(raw_content, decision, entry.get("link"))
     cleaned = sanitizer.sanitize_html(raw_content, entry.get("base") or feed.get("url"))
-    credit = credit_for(entry, feed, source, decision, cleaned.html, cleaned.changes)
+    credit = credit_for(entry, feed, source, decision, cleaned.html, cleaned.changes, withheld)
     return {"content_html": cleaned.html, "changes": cleaned.changes, "attribution": credit}
 
 
-def credit_for(entry: dict, feed: dict, source: dict, decision: dict, content_html: str, changes: dict) -> dict:
+def withhold(content: str, decision: dict, original_url: str | None) -> tuple[str, list[str]]:
+    """The raw content without the images its decision refuses and the notices an editor overrode.
+
+    Each refused image gives way to a link to the original; each cut is said in the changes notice.
+    """
+    edits, images, notices = [], {}, []
+    for credit in decision.get("media") or ():
+        if not credit.get("allowed") and credit.get("span") and credit.get("body") == "content":
+            start, end = credit["span"]
+            edits.append((start, end, withheld_image_html(credit, original_url)))
+            images.setdefault(media_reason(credit), set()).add((start, end))
+    for finding in decision.get("contradicted") or ():
+        if finding.get("block"):
+            start, end = finding["block"]
+            edits.append((start, end, ""))
+            notices.append(finding.get("license") or "another license")
+    kept, position, pieces = [], 0, []
+    for start, end, replacement in sorted(edits):
+        if start < position or end > len(content) or start >= end:
+            continue  # inside a cut already made
+        pieces += [content[position:start], replacement]
+        position = end
+        kept.append((start, end))
+    pieces.append(content[position:])
+    clauses = []
+    for reason, spans in images.items():
+        count = len(spans & set(kept))
+        if count:
+            clauses.append(f"{attribution.counted(count, 'image', 'images')} removed: "
+                           f"{'its' if count == 1 else 'their'} {reason} "
+                           f"{'does' if count == 1 else 'do'} not allow this use")
+    if notices:
+        named = ", ".join(sorted({short_name(license_id) for license_id in notices}))
+        clauses.append(f"the publisher's notice naming {named} removed, as the editors confirmed "
+                       f"{short_name(decision.get('license'))} instead")
+    return "".join(pieces), clauses
+
+
+def media_reason(credit: dict) -> str:
+    """What about a picture's credit refuses it: "license (CC BY-NC 2.0)", "credit (Getty Images)"."""
+    kind = credit.get("kind")
+    if kind == "license":
+        return f"license ({short_name(credit.get('license'))})"
+    if kind == "unrecognized":
+        return "license (not one the registry knows)"
+    if kind == "third_party":
+        return f"credit ({credit.get('party')})"
+    if kind == "reserved":
+        return "credit (all rights reserved)"
+    return f"credit ({licensing.TERM_WORDS.get(credit.get('term'), 'restricted use')})"
+
+
+def withheld_image_html(credit: dict, original_url: str | None) -> str:
+    """What stands in for a refused image: a short note and a link to the original."""
+    note = html.escape(f"Image not shown here: its {media_reason(credit)} does not allow this use.")
+    if not original_url:
+        return f" {note} "
+    return f' {note} <a href="{html.escape(original_url)}">See it in the original</a>. '
+
+
+def short_name(license_id: str | None) -> str:
+    """A license as readers know it ("CC BY 2.0 France"), or the id."""
+    entry = licenses.get_license(license_id)
+    return entry["short_name"] if entry else (license_id or "no license")
+
+
+def credit_for(entry: dict, feed: dict, source: dict, decision: dict, content_html: str, changes: dict,
+               withheld: list[str] = ()) -> dict:
     """The structured credit for already sanitized content under a given decision."""
     earlier = attribution.earlier_modification_notice(entry.get("rights"), content_html)
-    return build_credit(entry, feed, source, decision, changes, earlier)
+    return build_credit(entry, feed, source, decision, changes, earlier, list(withheld))
 
 
 def source_license(source: dict) -> dict | None:
@@ -69,10 +139,13 @@ def plain_text_as_html(text: str) -> str:
 
 
 def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes: dict,
-                 earlier_changes: str | None = None) -> dict:
+                 earlier_changes: str | None = None, editor_changes: list[str] = ()) -> dict:
     """The structured attribution for an entry."""
     license_info = licenses.get_license(decision.get("license")) if decision.get("license") else None
     publisher = source.get("credit_name") or decision.get("attribution_party") or feed.get("title") or source.get("name")
+    notice = decision.get("rights")
+    if notice and decision.get("contradicted") and names_other_license(notice, decision.get("license")):
+        notice = None  # an editor confirmed that the publisher's own notice names the wrong license
     return attribution.build_attribution(
         title=entry.get("title") or "Untitled",
         original_url=entry.get("link"),
@@ -80,17 +153,24 @@ def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes:
         publisher=publisher,
         source_name=source.get("name"),
         source_url=feed.get("link") or source.get("url"),
-        copyright_notice=decision.get("rights"),
+        copyright_notice=notice,
         license_notice=None,
         disclaimer=None,
         license_id=decision.get("license"),
         license_name=license_info["name"] if license_info else None,
+        license_short_name=license_info["short_name"] if license_info else None,
         license_url=license_info["url"] if license_info else None,
         changes=changes,
         earlier_changes_notice=earlier_changes,
+        editor_changes=list(editor_changes),
         remove_credit=bool(source.get("remove_credit")),
         attribution_required=bool(license_info.get("attribution", True)) if license_info else True,
     )
+
+
+def names_other_license(text: str, license_id: str | None) -> bool:
+    """Whether a notice names a license other than license_id."""
+    return any(found != license_id for found in license_text.resolve_text(text))
 
 
 def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:

@@ -2,7 +2,7 @@
 
 import json
 
-from . import ingest, processor, storage, workflow
+from . import ingest, licenses, licensing, processor, storage, workflow
 from .errors import WorkflowError
 
 
@@ -16,13 +16,14 @@ def reevaluate(db, config: ingest.IngestConfig, *, source_id: int | None = None,
         source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
         entry, feed = stored_entry(row["revision_raw"], row["revision_feed"], source)
         override = json.loads(row["license_override"]) if row.get("license_override") else None
-        decision = processor.decide(entry, feed, source, ingest.source_policy(source, config.policy), seen_at, override)
+        policy = licenses.source_policy(source.get("allowed_licenses"), config.policy)
+        decision = processor.decide(entry, feed, source, policy, seen_at, override)
         with storage.transaction(db):
             now = storage.get_item(db, row["id"])
             if (now["status"], now["current_revision_id"]) != (row["status"], row["current_revision_id"]):
                 continue  # a fetch or an editor got there first; that decision stands
             store_decision(db, row, entry, feed, source, decision)
-            item = workflow.apply_decision(db, row["id"], decision, bool(source.get("auto_approve")))
+            item = workflow.apply_decision(db, row["id"], decision, bool(source.get("auto_approve")), config.policy)
         if item["status"] != row["status"]:
             changed[item["status"]] = changed.get(item["status"], 0) + 1
     return changed
@@ -49,17 +50,59 @@ def store_decision(db, row: dict, entry: dict, feed: dict, source: dict, decisio
 
 
 def override_item_license(db, config: ingest.IngestConfig, item_id: int, license_id: str, evidence: str,
-                          actor: str = "cli") -> dict:
-    """Record an editor's license for one item, with evidence, and decide again."""
-    if not evidence or not evidence.strip():
-        raise WorkflowError("a license override needs evidence (a URL or the quoted statement)")
+                          actor: str = "cli", confirm_contradiction: bool = False, reason: str | None = None) -> dict:
+    """Record an editor's license for one item, with evidence, and decide again.
+
+    An override that names a license other than one the item states itself (in its metadata or its own
+    notice) is refused unless the editor confirms the contradiction, with a reason.
+    """
+    require_evidence(evidence)
     item = storage.get_item(db, item_id)
     if item["status"] not in ("pending", "blocked"):
         raise WorkflowError(f"item {item_id} is {item['status']}; only pending or blocked items can be overridden")
+    contradicts = licensing.item_contradictions(workflow.revision_decision(db, item), license_id)
     override = {"license": license_id, "evidence": evidence.strip(), "set_at": storage.utcnow(), "by": actor}
+    if contradicts:
+        stated = "; ".join(f"{finding['license']} ({finding['location']}: {licensing.quote(finding['matched'], 80)})"
+                           for finding in contradicts)
+        if not confirm_contradiction:
+            raise WorkflowError(f"item {item_id} states {stated} itself; an override to {license_id} contradicts "
+                                f"it and needs the contradiction confirmed, with a reason")
+        if not reason or len(reason.strip()) < licensing.MIN_QUOTE:
+            raise WorkflowError(f"confirming a contradiction needs a reason of at least {licensing.MIN_QUOTE} "
+                                f"characters (what makes {license_id} right despite the item's own notice)")
+        override.update(contradicts=[finding["license"] for finding in contradicts], confirmed=True,
+                        reason=reason.strip())
     storage.update_item_fields(db, item_id, {"license_override": json.dumps(override)})
     reevaluate(db, config, source_id=item["source_id"], item_ids=[item_id])
     return storage.get_item(db, item_id)
+
+
+def set_source_license(db, config: ingest.IngestConfig, source_id: int, license_id: str, evidence: str,
+                       actor: str = "cli", confirm_contradiction: bool = False, reason: str | None = None) -> dict:
+    """Record the license a source states on its site, with evidence, and decide its waiting items again.
+
+    A license that contradicts the one the feed states itself is refused unless confirmed with a reason;
+    even then the feed's own statement keeps deciding its items (the source license fills gaps only).
+    """
+    require_evidence(evidence)
+    source = storage.get_source(db, source_id)
+    stated = source.get("feed_license")
+    if stated and license_id and stated != license_id:
+        if not confirm_contradiction:
+            raise WorkflowError(f"the feed of source {source_id} states {stated} itself; a source license of "
+                                f"{license_id} contradicts it and needs the contradiction confirmed, with a reason")
+        if not reason or len(reason.strip()) < licensing.MIN_QUOTE:
+            raise WorkflowError(f"confirming a contradiction needs a reason of at least {licensing.MIN_QUOTE} characters")
+    source = storage.set_source_license(db, source_id, license_id, evidence.strip(), actor=actor)
+    return {"source": source, "changed": reevaluate(db, config, source_id=source_id)}
+
+
+def require_evidence(evidence: str | None) -> None:
+    """Refuse evidence that is neither a URL nor a quotation of at least 20 characters."""
+    problem = licensing.evidence_problem(evidence)
+    if problem:
+        raise WorkflowError(f"a license set by an editor needs evidence: {problem}")
 
 
 def reprocess(db, config: ingest.IngestConfig, *, source_id: int | None = None) -> dict:

@@ -379,7 +379,8 @@ def record_feed_license(db: Database, source_id: int, found: dict | None) -> Non
 def published_with_approved_revision(db: Database):
     """Every published item with its approved revision's decision and credit, by id."""
     return db.query(
-        "select i.id, coalesce(r.title, i.title) as title, i.source_id, r.decision, r.attribution from items i "
+        "select i.id, coalesce(r.title, i.title) as title, i.source_id, r.decision, r.attribution, r.content_html "
+        "from items i "
         "left join item_revisions r on r.id = i.approved_revision_id where i.status = 'published' order by i.id")
 
 

@@ -1,19 +1,43 @@
-"""Review workflow: the only place that moves items between statuses (CLI and screens call it)."""
+"""Review workflow: the only place that moves items between statuses (CLI and screens call it).
+
+Whatever publishes an item (an editor's approval, auto-approval, an accepted upstream change) goes
+through ``gate.problems``, the same check ``republisher audit`` makes.
+"""
 
 import json
 
-from . import processor, storage
+from . import gate, licenses, processor, storage
 from .errors import WorkflowError
 
 PUBLIC_STATUSES = ("published",)
 STATUSES = ("pending", "published", "rejected", "blocked", "withdrawn")
 
 
-def initial_status(decision: dict, auto_approve: bool) -> str:
-    """Status of a newly stored item: only an allowed decision may lead to pending or published."""
+def initial_status(decision: dict, auto_approve: bool, problems: list[str] = ()) -> tuple[str, str | None]:
+    """(status, reason) of a newly decided item: blocked unless allowed; published only past the gate."""
     if not decision.get("allowed"):
-        return "blocked"
-    return "published" if auto_approve else "pending"
+        return "blocked", decision.get("reason")
+    if not auto_approve:
+        return "pending", None
+    if problems:
+        return "pending", waiting(problems)
+    return "published", None
+
+
+def waiting(problems: list[str]) -> str:
+    """The reason an auto-approved item waits for an editor instead."""
+    return "waits for an editor: " + "; ".join(problems)
+
+
+def publish_problems(db, item: dict, site_policy: frozenset | None = None) -> list[str]:
+    """The publish gate for an item's current revision, under its source's policy."""
+    revision = storage.get_revision(db, item["current_revision_id"]) if item.get("current_revision_id") else None
+    if revision is None:
+        return ["no revision to publish"]
+    source = storage.get_source(db, item["source_id"])
+    policy = licenses.source_policy(source.get("allowed_licenses"), site_policy or licenses.allowed_by_default())
+    return gate.problems(json.loads(revision["decision"] or "{}"), json.loads(revision["attribution"] or "{}"),
+                         revision["content_html"], policy)
 
 
 def publication_order(item: dict) -> str:
@@ -28,8 +52,8 @@ def revision_decision(db, item: dict) -> dict:
     return json.loads(revision["decision"]) if revision and revision.get("decision") else {}
 
 
-def approve(db, item_id: int, actor: str = "cli") -> dict:
-    """Publish an item; refused unless its license decision allows it."""
+def approve(db, item_id: int, actor: str = "cli", site_policy: frozenset | None = None) -> dict:
+    """Publish an item; refused unless it passes the publish gate."""
     with storage.transaction(db):  # read and write under one write lock
         item = storage.get_item(db, item_id)
         decision = revision_decision(db, item)
@@ -39,6 +63,9 @@ def approve(db, item_id: int, actor: str = "cli") -> dict:
             return item
         if item["status"] not in ("pending", "published", "rejected"):
             raise WorkflowError(f"item {item_id} is {item['status']} and cannot be approved")
+        problems = publish_problems(db, item, site_policy)
+        if problems:
+            raise WorkflowError(f"item {item_id} cannot be approved: {'; '.join(problems)}")
         return storage.set_item_status(db, item_id, "published", reason=None,
                                        fields=dict(current_fields(db, item, decision), review_flag=None))
 
@@ -63,12 +90,17 @@ def withdraw(db, item_id: int, reason: str, actor: str = "cli") -> dict:
         return storage.set_item_status(db, item_id, "withdrawn", reason=reason.strip())
 
 
-def publish_current(db, item_id: int) -> dict:
-    """Publish an item's current revision (auto-approve); the caller checked the decision."""
+def publish_current(db, item_id: int, site_policy: frozenset | None = None) -> dict:
+    """Publish an item's current revision (auto-approve) when it passes the gate, else leave it for an editor."""
     item = storage.get_item(db, item_id)
     decision = revision_decision(db, item)
     if not decision.get("allowed"):
         raise WorkflowError(f"item {item_id} has no allowed license decision")
+    problems = publish_problems(db, item, site_policy)
+    if problems:
+        if item["status"] == "published":  # the approved revision stays public; the change waits
+            return storage.update_item_fields(db, item_id, {"review_flag": f"changed upstream: {waiting(problems)}"})
+        return storage.set_item_status(db, item_id, "pending", reason=waiting(problems))
     return storage.set_item_status(db, item_id, "published",
                                    fields=dict(current_fields(db, item, decision), review_flag=None))
 
@@ -83,7 +115,7 @@ def current_fields(db, item: dict, decision: dict) -> dict:
     return fields
 
 
-def apply_decision(db, item_id: int, decision: dict, auto_approve: bool) -> dict:
+def apply_decision(db, item_id: int, decision: dict, auto_approve: bool, site_policy: frozenset | None = None) -> dict:
     """After a new revision or a re-evaluation: re-decide unpublished items, flag published ones for review."""
     item = storage.get_item(db, item_id)
     status = item["status"]
@@ -91,10 +123,10 @@ def apply_decision(db, item_id: int, decision: dict, auto_approve: bool) -> dict
         return item
     if status == "published":
         if decision.get("allowed") and auto_approve:
-            return publish_current(db, item_id)
+            return publish_current(db, item_id, site_policy)
         flag = "changed upstream" if decision.get("allowed") else f"changed upstream: {decision.get('reason')}"
         return storage.update_item_fields(db, item_id, {"review_flag": flag})
-    new_status = initial_status(decision, auto_approve)
+    new_status, reason = initial_status(decision, auto_approve)
     if new_status == "published":
-        return publish_current(db, item_id)
-    return storage.set_item_status(db, item_id, new_status, reason=decision.get("reason"))
+        return publish_current(db, item_id, site_policy)
+    return storage.set_item_status(db, item_id, new_status, reason=reason)

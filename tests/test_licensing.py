@@ -13,8 +13,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "licensing"
 FEED_URL = "https://agency.example/feed"
 SEEN_AT = "2024-03-12T10:00:00+00:00"
 DEFAULT = licenses.allowed_by_default()
-FINDING_KEYS = {"license", "level", "level_no", "found_in", "matched", "url", "seen_at", "kind"}
-DECISION_KEYS = {"license", "allowed", "status", "reason", "evidence", "findings", "rights", "attribution_party"}
+FINDING_KEYS = {"license", "level", "level_no", "found_in", "location", "matched", "url", "seen_at", "kind"}
+DECISION_KEYS = {"license", "allowed", "status", "reason", "evidence", "findings", "rights", "attribution_party",
+                 "media"}
 
 
 def parsed(name: str) -> dict:
@@ -75,7 +76,7 @@ def test_license_is_found_at_the_expected_level(name, index, status, license_id,
     assert decision["evidence"]["license"] == license_id
     assert decision["allowed"] is (status == "pending")
     if status == "blocked":
-        assert decision["reason"] == f"{license_id} is not allowed by policy"
+        assert decision["reason"] == licenses.refusal(license_id)
     else:
         assert decision["reason"] is None
 
@@ -94,7 +95,7 @@ def test_every_fixture_gives_a_complete_decision_and_pending_only_when_allowed(n
         assert decision["allowed"] is (decision["license"] in DEFAULT)
         assert (decision["reason"] is None) is decision["allowed"]
         for finding in decision["findings"] + ([decision["evidence"]] if decision["evidence"] else []):
-            assert set(finding) == FINDING_KEYS
+            assert FINDING_KEYS <= set(finding) <= FINDING_KEYS | {"party", "term", "block"}
             assert finding["seen_at"] == SEEN_AT
 
 
@@ -103,7 +104,7 @@ def test_evidence_records_level_number_match_and_where_it_was_seen():
     assert item == {"license": "CC-BY-4.0", "level": "item", "level_no": 1, "found_in": "creativeCommons:license",
                     "matched": "http://creativecommons.org/licenses/by/4.0/",
                     "url": "https://harbor-gazette.example/2024/03/ferry-service-resumes", "seen_at": SEEN_AT,
-                    "kind": "license"}
+                    "kind": "license", "location": "item metadata"}
     feed = decide("rss_cc_harvard_channel.xml", 0)["evidence"]
     assert (feed["level_no"], feed["url"]) == (3, FEED_URL)
     source = decide("atom_source_license.xml", 0)["evidence"]
@@ -142,7 +143,7 @@ def test_entry_license_overrides_the_feeds_in_both_directions():
     narrower = decide("rss_channel_by_item_nd.xml", 1)  # feed BY, entry ND
     assert (narrower["status"], narrower["license"], narrower["evidence"]["level"]) == (
         "blocked", "CC-BY-ND-4.0", "item")
-    assert narrower["reason"] == "CC-BY-ND-4.0 is not allowed by policy"
+    assert narrower["reason"] == "CC-BY-ND-4.0 is not allowed by policy: no derivatives"
 
 
 def test_html_naming_the_license_without_a_version_agrees_with_the_metadata():
@@ -210,8 +211,9 @@ def test_third_party_credit_in_a_cc_feed_is_a_conflict():
     assert (decision["status"], decision["license"], decision["evidence"]) == ("blocked", None, None)
     assert decision["reason"] == (
         'conflict: feed metadata says CC-BY-4.0 (creativeCommons:license) but the item\'s rights text credits '
-        'a third party ("© Reuters 2024. Republished with permission.")')
-    assert {"third_party", "license"} == {f["kind"] for f in decision["findings"]}
+        'a third party, Reuters ("© Reuters 2024. Republished with permission.")')
+    # "Republished with permission" is a restriction of its own: nobody else may republish it
+    assert {"third_party", "restricted", "license"} == {f["kind"] for f in decision["findings"]}
 
 
 def test_all_rights_reserved_on_an_item_of_a_cc_feed_is_a_conflict():
@@ -228,11 +230,12 @@ def test_html_statement_that_contradicts_the_metadata_blocks_the_item():
     decision = decide("rss_html_contradicts_metadata.xml", 1)
     assert (decision["status"], decision["license"]) == ("blocked", None)
     assert decision["reason"] == ("conflict: item metadata says CC-BY-4.0 (creativeCommons:license) but the "
-                                  "item's HTML says CC-BY-ND-4.0")
-    assert {(f["level"], f["license"], f["found_in"]) for f in decision["findings"]} == {
-        ("item", "CC-BY-4.0", "creativeCommons:license"),
-        ("content", "CC-BY-ND-4.0", "html link to a license"),
-        ("content", "CC-BY-ND-4.0", "html statement")}
+                                  "item's HTML says CC-BY-ND-4.0 (closing sentence: "
+                                  '"https://creativecommons.org/licenses/by-nd/4.0/")')
+    assert {(f["level"], f["license"], f["found_in"], f["location"]) for f in decision["findings"]} == {
+        ("item", "CC-BY-4.0", "creativeCommons:license", "item metadata"),
+        ("content", "CC-BY-ND-4.0", "html link to a license", "closing sentence"),
+        ("content", "CC-BY-ND-4.0", "html statement", "closing sentence")}
 
 
 def test_two_licenses_at_the_same_level_block_the_item():
@@ -271,7 +274,7 @@ def test_editor_override_resolves_a_conflict_but_must_still_be_allowed_by_policy
     assert resolved["evidence"]["url"] == "https://hilltop-herald.example/licensing"
     refused = decide("rss_cc_userland_items.xml", 0, override={"license": "cc-by-nd-4.0", "evidence": "x"})
     assert (refused["status"], refused["license"], refused["reason"]) == (
-        "blocked", "CC-BY-ND-4.0", "CC-BY-ND-4.0 is not allowed by policy")
+        "blocked", "CC-BY-ND-4.0", "CC-BY-ND-4.0 is not allowed by policy: no derivatives")
     nothing = decide("rss_cc_userland_items.xml", 0, override={"license": None, "evidence": "takedown request"})
     assert (nothing["status"], nothing["license"]) == ("blocked", None)
     assert nothing["reason"].startswith("no license found")
@@ -340,12 +343,14 @@ def test_item_rights_that_only_give_a_copyright_notice_keep_the_feeds_license(ri
     assert decision["rights"] == rights
 
 
-def test_the_publishers_own_name_is_not_a_third_party():
+def test_a_feed_whose_title_names_the_agency_does_not_switch_the_check_off():
     feed = {"title": "Reuters Open Wire", "url": FEED_URL, "format": "rss20", "namespaces": {},
             "raw": {"links": [{"rel": "license", "href": "https://creativecommons.org/licenses/by/4.0/"}]}}
     entry = {"link": "https://news.example/1", "content": "", "summary": "", "rights": "© Reuters",
              "raw": {"rights": "© Reuters"}}
-    assert decide_license(entry, feed, policy=DEFAULT, seen_at=SEEN_AT)["status"] == "pending"
+    decision = decide_license(entry, feed, policy=DEFAULT, seen_at=SEEN_AT)
+    assert (decision["status"], decision["license"]) == ("blocked", None)
+    assert "credits a third party, Reuters" in decision["reason"]
 
 
 def test_a_versionless_item_license_takes_the_version_the_feed_states():

@@ -120,7 +120,9 @@ def corpus_item(number: int, group: list[dict]) -> str:
     content = f"<p>{MARKER} item {number}</p>\n" + "\n".join(payloads)
     creators = "".join(f"<dc:creator>{xml_text(payload)}</dc:creator>" for payload in payloads)
     return (f"<item><title>{xml_text(f'#{number} ' + ' '.join(payloads))}</title>"
-            f"<link>{xml_text(' '.join(payloads))}</link>"
+            # the payloads ride inside the link's path: an item without a usable link to its original
+            # never passes the publish gate, so a bare payload there could never reach a page
+            f"<link>{xml_text(f'https://corpus.example/item/{number}/' + ' '.join(payloads))}</link>"
             f'<guid isPermaLink="false">corpus-{number}</guid>{creators}'
             f"<pubDate>Tue, 24 Nov 2026 {number // 60 % 24:02d}:{number % 60:02d}:00 GMT</pubDate>"
             f"<description>{cdata(content)}</description></item>")
