@@ -18,7 +18,7 @@ from republisher import licenses, parser  # noqa: E402
 from republisher.licensing import decide_license  # noqa: E402
 
 ITEMS = 50
-ROUNDS = 7
+ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 7
 PARAGRAPH = ("<p>The regional transport authority said on Tuesday that the new timetable would add "
              "{n} trains a day on the coastal line, with the first services leaving at 5:40 a.m. "
              "Commuter groups welcomed the change but asked for longer trains at peak hours, saying "
@@ -78,11 +78,13 @@ def measure(name: str, body: bytes) -> float:
     parsed = parser.parse_feed(body, {"content-type": "application/rss+xml"}, "https://northwind-news.example/rss")
     entries, feed = parsed["entries"], parsed["feed"]
     policy = licenses.allowed_by_default()
-    decisions = [decide_license(entry, feed, policy=policy) for entry in entries]
+    seen_at = "2024-03-12T09:00:00+00:00"  # the pipeline passes one time for a whole fetch
+    decisions = [decide_license(entry, feed, policy=policy, seen_at=seen_at) for entry in entries]
     assert all(d["status"] == "pending" and d["license"] == "CC-BY-4.0" for d in decisions), decisions[0]
     parse_seconds = best_of(ROUNDS, lambda: parser.parse_feed(
         body, {"content-type": "application/rss+xml"}, "https://northwind-news.example/rss"))
-    decide_seconds = best_of(ROUNDS, lambda: [decide_license(entry, feed, policy=policy) for entry in entries])
+    decide_seconds = best_of(ROUNDS, lambda: [decide_license(entry, feed, policy=policy, seen_at=seen_at)
+                                              for entry in entries])
     per_parse = parse_seconds / len(entries) * 1e6
     per_decide = decide_seconds / len(entries) * 1e6
     ratio = per_decide / per_parse

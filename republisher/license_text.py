@@ -470,11 +470,11 @@ ITEM_WORDS = frozenset((
     "contenu", "texte", "oeuvre", "articolo", "contenuto", "testo", "opera", "inhoud", "tekst", "artigo",
     "conteudo", "مطلب", "خبر", "محتوا", "محتوای", "مقاله", "اثر", "المحتوى", "المقال",
 ))
-DEICTIC_WORDS = frozenset((
-    "this", "these", "our", "all", "entire", "whole", "present", "dieser", "diese", "dieses", "alle", "este",
-    "esta", "todo", "todos", "cet", "ce", "cette", "tout", "tous", "questo", "questa", "tutti", "dit", "deze",
-    "این", "كل", "هذا", "همه",
+THIS_WORDS = frozenset((
+    "this", "these", "our", "present", "dieser", "diese", "dieses", "unsere", "este", "esta", "nuestro",
+    "cet", "ce", "cette", "notre", "questo", "questa", "nostro", "dit", "deze", "onze", "این", "هذا",
 ))
+ALL_WORDS = frozenset(("all", "entire", "whole", "alle", "todo", "todos", "tout", "tous", "tutti", "همه", "كل"))
 OTHER_SUBJECTS = frozenset((
     "dataset", "datasets", "data", "database", "databases", "code", "software", "library", "model", "models",
     "app", "application", "tool", "tools", "font", "fonts", "song", "songs", "music", "album", "recording",
@@ -487,22 +487,27 @@ CLAUSE_ENDS = re.compile(r"[.;!?|]\s|\n")
 
 
 def subject_of(prefix: str, closing: bool) -> str:
-    """What the words before a license mention make it speak of: "media", "item", "other" or "none".
+    """What the words before a license mention make it speak of: media, item, site, other or none.
 
-    The nearest telling word wins ("This article is CC BY; the photos are CC BY-NC" reads the second
-    mention as media). An item word counts after "this", "our", "all" and their translations, or
-    anywhere in the closing part of the body.
+    A picture's word anywhere in the clause makes it a media credit ("Photos in this story are CC BY-NC");
+    otherwise the nearest telling word wins. An item word counts after "this", "our" and their translations ("item"), or
+    after "all" ("site": the site-wide formula, which counts only in the closing part or the byline),
+    or alone in the closing part of the body.
     """
     clause = CLAUSE_ENDS.split(fold(prefix))[-1]
     words = _WORD.findall(clause)
+    if MEDIA_WORDS.intersection(words):
+        return "media"  # "Photos in this story are CC BY-NC": a picture's terms never license the text
     for index in range(len(words) - 1, -1, -1):
         word = words[index]
-        if word in MEDIA_WORDS:
-            return "media"
-        if word in ITEM_WORDS and (closing or DEICTIC_WORDS.intersection(words[max(0, index - 3):index])):
-            return "item"
+        if word in ITEM_WORDS:
+            before = words[max(0, index - 3):index]
+            if THIS_WORDS.intersection(before):
+                return "item"
+            if ALL_WORDS.intersection(before):
+                return "site"
+            if closing:
+                return "item"
         if word in OTHER_SUBJECTS:
             return "other"
-    if any(word in ITEM_WORDS for word in words) and closing:
-        return "item"
     return "none"

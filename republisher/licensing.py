@@ -32,6 +32,7 @@ an agency's credit on a picture) never decide the item's license: each is listed
 import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 from . import license_text, licenses, statements
@@ -49,13 +50,12 @@ MIN_QUOTE = 20  # characters an editor's quoted evidence must have
 TERM_FLAGS = {"non_commercial": "non_commercial", "no_derivatives": "no_derivatives"}
 TERM_WORDS = {"non_commercial": "non-commercial use only", "no_derivatives": "no derivatives",
               "no_reuse": "no republication"}
-RESTRICTIVE_KINDS = ("reserved", "restricted", "third_party")
+RESTRICTIVE_KINDS = ("third_party", "reserved", "restricted")
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One thing a feed said about an item's license."""
 
     license: str | None
@@ -76,9 +76,10 @@ class Finding:
         found = {"license": self.license, "level": self.level, "level_no": LEVEL_NUMBERS[self.level],
                  "found_in": self.found_in, "location": self.location or LOCATIONS.get(self.level, self.level),
                  "matched": self.matched, "url": self.url, "seen_at": self.seen_at, "kind": self.kind}
-        for key in ("party", "term"):
-            if getattr(self, key):
-                found[key] = getattr(self, key)
+        if self.party:
+            found["party"] = self.party
+        if self.term:
+            found["term"] = self.term
         if self.block:
             found["block"] = list(self.block)
         return found
@@ -108,7 +109,7 @@ def decide_license(entry: dict, feed: dict, *, source_license: dict | None = Non
         "item": metadata_findings(entry.get("raw") or {}, "item", item_url, context),
         "source": metadata_findings(entry.get("source") or {}, "source", item_url, context)
         + source_title_findings(entry.get("source") or {}, item_url, context),
-        "feed": metadata_findings(feed.get("raw") or {}, "feed", context.feed_url, context),
+        "feed": feed_findings(feed, context),
         "content": content,
         "editor_source": editor_source_findings(source_license, context),
     }
@@ -170,6 +171,20 @@ def metadata_findings(meta: dict, level: str, url: str | None, context: Context)
         return list(claims_findings(claims, level, url, context))
     # the feed's and a source's metadata repeat for every entry; read them once
     return list(cached_claims_findings(claims, level, url, context))
+
+
+_last_feed: tuple = (None, None, None)
+
+
+def feed_findings(feed: dict, context: Context) -> list[Finding]:
+    """The feed's own findings, read once for all the entries of one fetched feed."""
+    global _last_feed
+    raw = feed.get("raw") or {}
+    cached_raw, cached_context, findings = _last_feed
+    if cached_raw is not raw or cached_context != context:
+        findings = metadata_findings(raw, "feed", context.feed_url, context)
+        _last_feed = (raw, context, findings)
+    return list(findings)
 
 
 def metadata_claims(meta: dict, level: str, context: Context) -> tuple[tuple[str, str, str], ...]:
@@ -290,6 +305,8 @@ def html_findings(entry: dict, item_url: str | None, context: Context) -> tuple[
 def feed_media_credits(entry: dict, content: str) -> list[dict]:
     """media:credit and media:copyright, each kept with the entry's pictures that the body shows."""
     raw = entry.get("raw") or {}
+    if not raw.get("media_credit") and not raw.get("media_copyright"):
+        return []
     texts = [credit.get("content") for credit in raw.get("media_credit") or () if isinstance(credit, dict)]
     texts.append(raw.get("media_copyright") if isinstance(raw.get("media_copyright"), str) else None)
     texts = [text.strip() for text in texts if isinstance(text, str) and text.strip()]
@@ -309,6 +326,8 @@ def feed_media_credits(entry: dict, content: str) -> list[dict]:
 
 def media_decisions(media: list[dict], entry: dict, policy: frozenset) -> dict:
     """Each media credit with whether the policy allows its image; a reason when a refused one has no image."""
+    if not media:
+        return {"media": [], "unplaced": None}
     decided, unplaced = [], None
     images_in_body = "<img" in (entry.get("content") or "").lower()
     for credit in media:
@@ -409,15 +428,16 @@ def item_contradictions(decision: dict, license_id: str) -> list[dict]:
 
 def choose(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
     """The finding that decides, or None with the reason nothing can decide."""
-    held = next((f for level in ("item", "source", "content") for f in by_level[level] if f.kind == "unrecognized"),
-                None)
+    own = by_level["item"] + by_level["source"] + by_level["content"]  # what the item says of itself
+    held = next((f for f in own if f.kind == "unrecognized"), None)
     if held is not None:
         return None, f"unrecognized license: {describe(held)}"
     chosen, reason = choose_license(by_level)
     if chosen is None:
         return None, reason
-    restriction = next((f for level in ("item", "source", "content") for f in by_level[level]
-                        if f.kind in RESTRICTIVE_KINDS and not allows(chosen, f)), None)
+    restrictions = [f for f in own if f.kind in RESTRICTIVE_KINDS and not allows(chosen, f)]
+    # an agency's name says most about why: name it first
+    restriction = min(restrictions, key=lambda f: RESTRICTIVE_KINDS.index(f.kind), default=None)
     if restriction is not None:
         return None, f"conflict: {describe(chosen)} but {describe(restriction)}"
     return chosen, None

@@ -83,10 +83,19 @@ def withhold(content: str, decision: dict, original_url: str | None) -> tuple[st
                            f"{'its' if count == 1 else 'their'} {reason} "
                            f"{'does' if count == 1 else 'do'} not allow this use")
     if notices:
-        named = ", ".join(sorted({short_name(license_id) for license_id in notices}))
-        clauses.append(f"the publisher's notice naming {named} removed, as the editors confirmed "
-                       f"{short_name(decision.get('license'))} instead")
+        clauses.append(notice_removed(notices, decision.get("license")))
     return "".join(pieces), clauses
+
+
+def notice_removed(named: list[str], license_id: str | None) -> str:
+    """The changes notice's words for the publisher's notices an editor's confirmed license replaced.
+
+    The removed notice's license is not named again here: the page shows one license, and the editors'
+    evidence keeps what the notice said.
+    """
+    count = len(named)
+    return (f"the publisher's license {'notice' if count == 1 else 'notices'} removed, as the editors confirmed "
+            f"{short_name(license_id)} instead")
 
 
 def media_reason(credit: dict) -> str:
@@ -144,8 +153,11 @@ def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes:
     license_info = licenses.get_license(decision.get("license")) if decision.get("license") else None
     publisher = source.get("credit_name") or decision.get("attribution_party") or feed.get("title") or source.get("name")
     notice = decision.get("rights")
-    if notice and decision.get("contradicted") and names_other_license(notice, decision.get("license")):
-        notice = None  # an editor confirmed that the publisher's own notice names the wrong license
+    editor_changes = list(editor_changes)
+    other = other_licenses(notice, decision.get("license")) if notice and decision.get("contradicted") else []
+    if other:  # an editor confirmed that the publisher's own notice names the wrong license
+        notice = None
+        editor_changes.append(notice_removed(other, decision.get("license")))
     return attribution.build_attribution(
         title=entry.get("title") or "Untitled",
         original_url=entry.get("link"),
@@ -162,15 +174,15 @@ def build_credit(entry: dict, feed: dict, source: dict, decision: dict, changes:
         license_url=license_info["url"] if license_info else None,
         changes=changes,
         earlier_changes_notice=earlier_changes,
-        editor_changes=list(editor_changes),
+        editor_changes=editor_changes,
         remove_credit=bool(source.get("remove_credit")),
         attribution_required=bool(license_info.get("attribution", True)) if license_info else True,
     )
 
 
-def names_other_license(text: str, license_id: str | None) -> bool:
-    """Whether a notice names a license other than license_id."""
-    return any(found != license_id for found in license_text.resolve_text(text))
+def other_licenses(text: str, license_id: str | None) -> list[str]:
+    """The licenses a notice names other than license_id."""
+    return [found for found in license_text.resolve_text(text) if found != license_id]
 
 
 def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:

@@ -88,17 +88,18 @@ def same_length_lower(text: str) -> str:
 class Folded:
     """A text and its folded spelling, with a map from folded offsets back to the original's."""
 
-    __slots__ = ("original", "text", "_removed")
+    __slots__ = ("original", "text", "same", "_removed")
 
     def __init__(self, original: str):
         """Fold once; the offset map is made only if some characters were deleted and it is asked for."""
         self.original = original
         self.text = fold(original)
+        self.same = len(self.text) == len(original)  # no character was deleted: offsets are shared
         self._removed: list[int] | None = None
 
     def position(self, index: int) -> int:
         """The original offset of the folded character at index."""
-        if len(self.text) == len(self.original):
+        if self.same:
             return index
         if self._removed is None:
             # the folded offset at which each deleted character would have stood
@@ -108,6 +109,8 @@ class Folded:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original offsets of the folded span [start, end)."""
+        if self.same:
+            return start, end
         if start >= end:
             point = self.position(start) if start < len(self.text) else len(self.original)
             return point, point
@@ -115,5 +118,7 @@ class Folded:
 
     def slice(self, start: int, end: int) -> str:
         """The original text behind the folded span [start, end)."""
+        if self.same:
+            return self.original[start:end]
         first, last = self.span(start, end)
         return self.original[first:last]
