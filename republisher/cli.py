@@ -105,6 +105,8 @@ def sources_set_license(source_id, license_id, evidence, confirm_contradiction, 
                                           confirm_contradiction=confirm_contradiction, reason=reason)
     source = result["source"]
     click.echo(f"source {source['id']}: license {source['license']} (new items follow it; published items keep theirs)")
+    if result["released"]:
+        click.echo("license hold released")
     click.echo(describe_changes(result["changed"]))
 
 
