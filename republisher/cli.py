@@ -158,7 +158,7 @@ def describe_check(report: dict) -> list[str]:
     lines = [f"source {report['source_id']} ({report['name']})"]
     for page in report["pages"]:
         status = page["status"] or page["outcome"]
-        head = f"  {page['kind']:<8} {status!s:<9} {page['final_url'] or page['url'] or '(no page)'}"
+        head = f"  {page['kind']:<8} {status!s:<10} {page['final_url'] or page['url'] or '(no page)'}"
         lines.append(head + (f"  SHA-256 {page['sha256']}" if page["sha256"] else ""))
         if page["outcome"] != "ok":
             lines.append(f"           {page['outcome']}: {page['error']}")

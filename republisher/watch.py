@@ -96,7 +96,7 @@ def record(db, source: dict, pages: list[dict], observation: dict, fields: dict)
     hold = None
     relied = source.get("license") or source.get("feed_license")
     if pagecheck.license_change(watched, observation, relied, evidence_read):
-        hold = pagecheck.hold_reason("the publisher's pages", watched, observation)
+        hold = pagecheck.hold_reason("the publisher's site", watched, observation)
     conclusive = observation["state"] != "failed" and not (
         observation["state"] == "none" and watched and watched["state"] != "none" and not evidence_read)
     fields.update(pages_checked_at=storage.utcnow(), pages_due_at=storage.later(next_check(pages, observation)))

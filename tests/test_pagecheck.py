@@ -329,7 +329,7 @@ def test_sources_list_shows_the_proposal_and_the_hold(app, db, runner, site):
     assert "license proposal: none (no license statement found)" in listed and "HOLD since" in listed
     [summary] = json.loads(invoke(runner, "sources", "list", "--json").output)
     assert summary["license_proposal"]["state"] == "none"
-    assert summary["license_hold"]["reason"].startswith("held for an editor: the publisher's pages changed")
+    assert summary["license_hold"]["reason"].startswith("held for an editor: the publisher's site changed its license statement")
     assert summary["pages_checked_at"] and summary["pages_due_at"]
 
 
