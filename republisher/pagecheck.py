@@ -514,6 +514,7 @@ class NotRead(Exception):
     """A page is not read this time: robots.txt forbids it, the host asked us to wait, or it failed."""
 
     def __init__(self, outcome: str, message: str, status: int | None = None, retry_after: int | None = None):
+        """outcome: error, disallowed or postponed; retry_after: seconds the host asked us to wait."""
         super().__init__(message)
         self.outcome, self.status, self.retry_after = outcome, status, retry_after
 
@@ -537,6 +538,7 @@ class PageFetcher:
 
     def __init__(self, *, limits: fetcher.FetchLimits, guard: fetcher.AddressGuard, user_agent: str,
                  sleep=time.sleep, clock=time.monotonic):
+        """The fetch settings of every request; sleep and clock can be replaced to test the waits."""
         self.limits, self.guard, self.user_agent = limits, guard, user_agent
         self._sleep, self._clock = sleep, clock
         self._hosts: dict[str, HostState] = {}

@@ -128,7 +128,7 @@ def report(source: dict, pages: list[dict], observation: dict, hold: str | None)
 
 
 def page_summary(page: dict) -> dict:
-    """One page's check without the helper fields."""
+    """One page's check as reported (without the decisive finding kept for storage)."""
     return {key: page.get(key) for key in ("kind", "url", "final_url", "outcome", "status", "error", "retry_after",
                                            "sha256", "license", "reason", "disagree", "findings", "checked_at")}
 

@@ -11,7 +11,7 @@ import pytest
 from werkzeug import Response
 
 from helpers import pipeline_config, refresh
-from republisher import create_app, pagecheck, storage, watch, workflow
+from republisher import create_app, fetcher, pagecheck, storage, watch, workflow
 
 BY = ("All Content by Northwind News Agency is licensed under a Creative Commons Attribution 4.0 "
       "International License.")
@@ -414,6 +414,17 @@ def test_robots_txt_that_disallows_us_is_obeyed(app, db, site):
 def test_robots_txt_for_other_agents_allows_us(app, db, site):
     site.robots = "User-agent: otherbot\nDisallow: /\n"
     assert verify(app, db, site)["proposed_license"] == "CC-BY-4.0"
+
+
+def test_a_crawl_delay_spaces_the_requests_to_one_host(site):
+    site.robots = "User-agent: *\nCrawl-delay: 3\n"
+    waits = []
+    reader = pagecheck.PageFetcher(limits=fetcher.FetchLimits(deadline=5), guard=fetcher.AddressGuard(allow_private=True),
+                                   user_agent="republisher/0.1", sleep=waits.append)
+    assert reader.read("home", f"{site.base}/")["license"] == "CC-BY-4.0"
+    assert reader.read("article", f"{site.base}/news/one")["license"] == "CC-BY-4.0"
+    assert site.requested() == ["/robots.txt", "/", "/news/one"]  # robots.txt is read once per run
+    assert len(waits) == 2 and all(2 < wait <= 3 for wait in waits)
 
 
 def test_429_with_retry_after_postpones_the_next_check(app, db, site):
