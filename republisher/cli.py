@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import audit, ingest, licenses, reprocess, storage, workflow
+from . import audit, ingest, licenses, reprocess, storage, watch, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
 
@@ -58,9 +58,11 @@ def init_command():
 @click.option("--evidence", help="Where the license is stated: a URL or the quoted sentence.")
 @click.option("--auto-approve", is_flag=True, help="Publish allowed items without review.")
 @click.option("--interval", type=click.IntRange(min=300), help="Seconds between fetches.")
+@click.option("--no-verify-license", is_flag=True,
+              help="Do not read the publisher's pages for a license statement (and do not watch them).")
 @clear_errors
-def sources_add(url, name, license_id, evidence, auto_approve, interval):
-    """Add a source by its feed URL and print its id."""
+def sources_add(url, name, license_id, evidence, auto_approve, interval, no_verify_license):
+    """Add a source by its feed URL and print its id; then read its pages for a license statement."""
     check_feed_url(url)
     if license_id:
         license_id = require_license(license_id)
@@ -71,6 +73,27 @@ def sources_add(url, name, license_id, evidence, auto_approve, interval):
     source = storage.add_source(get_db(), url, name=name, license=license_id, evidence=evidence,
                                 auto_approve=auto_approve, interval_seconds=interval)
     click.echo(source["id"])
+    if no_verify_license:
+        return
+    try:
+        line = check_line(watch.verify_source(get_db(), source, pipeline_config()))
+    except RepublisherError as exc:  # the source is added either way
+        line = f"license check failed: {exc}"
+    # on stderr: `id=$(republisher sources add URL)` keeps getting the id alone
+    click.echo(line, err=True)
+
+
+def check_line(report: dict) -> str:
+    """A license check in one line."""
+    observation = report["observation"]
+    if observation["state"] == "failed":
+        return f"license check failed: {observation['note']}"
+    if not report["proposed_license"]:
+        return f"license check: no license proposed: {observation['note']}"
+    line = f"license check: the publisher's pages state {report['proposed_license']} ({observation['url']})"
+    if report["accept_command"]:
+        line += f"; accept it with `{report['accept_command']}`"
+    return line
 
 
 def check_feed_url(url: str) -> None:
@@ -105,6 +128,79 @@ def sources_set_license(source_id, license_id, evidence, confirm_contradiction, 
                                           confirm_contradiction=confirm_contradiction, reason=reason)
     source = result["source"]
     click.echo(f"source {source['id']}: license {source['license']} (new items follow it; published items keep theirs)")
+    if result["released"]:
+        click.echo("license hold released")
+    click.echo(describe_changes(result["changed"]))
+
+
+@sources_cli.command("verify-license")
+@click.argument("source_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
+def sources_verify_license(source_id, as_json):
+    """Read the publisher's home page and a recent article for a license statement and propose it.
+
+    The pages' URLs, the statements quoted and the pages' SHA-256 are kept as evidence; the source's
+    license changes only when an editor accepts the proposal. Exits 1 when no page could be read.
+    """
+    report = watch.verify_source(get_db(), storage.get_source(get_db(), source_id), pipeline_config())
+    if as_json:
+        emit_json(report)
+    else:
+        for line in describe_check(report):
+            click.echo(line)
+    if report["observation"]["state"] == "failed":
+        sys.exit(1)
+
+
+def describe_check(report: dict) -> list[str]:
+    """A license check for people: each page with what it says, the proposal and how to accept it."""
+    lines = [f"source {report['source_id']} ({report['name']})"]
+    for page in report["pages"]:
+        status = page["status"] or page["outcome"]
+        head = f"  {page['kind']:<8} {status!s:<10} {page['final_url'] or page['url'] or '(no page)'}"
+        lines.append(head + (f"  SHA-256 {page['sha256']}" if page["sha256"] else ""))
+        if page["outcome"] != "ok":
+            lines.append(f"           {page['outcome']}: {page['error']}")
+        elif not page["findings"]:
+            lines.append(f"           {page['reason']}")
+        for found in page["findings"]:
+            what = found["license"] or found["kind"]
+            lines.append(f"           {what} ({found['found_in']}, {found['location']}): \"{found['text']}\"")
+    observation = report["observation"]
+    if report["proposed_license"]:
+        lines.append(f"proposed license: {report['proposed_license']}, from {observation['url']} "
+                     f"(SHA-256 {observation['sha256']}, {observation['at']})")
+    else:
+        lines.append(f"no license proposed: {observation['note']}")
+    if report["hold"]:
+        lines.append(f"HOLD since {report['hold']['since']}: {report['hold']['reason']}")
+    if report["accept_command"]:
+        lines.append(f"accept it with: {report['accept_command']}")
+    elif report["proposed_license"]:
+        lines.append(f"{report['proposed_license']} is the source's license already")
+    return lines
+
+
+@sources_cli.command("accept-license")
+@click.argument("source_id", type=int)
+@click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
+@click.option("--reason", help="Why the license is right although the feed says otherwise.")
+@clear_errors
+def sources_accept_license(source_id, confirm_contradiction, reason):
+    """Make the license the publisher's pages state (see verify-license) the source's license.
+
+    The evidence recorded is the page's URL, the statement quoted and the page's SHA-256. Pending and
+    blocked items are decided again; a license hold is released, and the pending items received before
+    it keep their decision.
+    """
+    result = watch.accept_license(get_db(), pipeline_config(), source_id,
+                                  confirm_contradiction=confirm_contradiction, reason=reason)
+    source, proposal = result["source"], result["proposal"]
+    click.echo(f"source {source['id']}: license {source['license']} accepted from {proposal['url']} "
+               f"(SHA-256 {proposal['sha256']}, {proposal['at']}); new items follow it, published items keep theirs")
+    if result["released"]:
+        click.echo("license hold released")
     click.echo(describe_changes(result["changed"]))
 
 
@@ -158,13 +254,31 @@ def sources_list(as_json):
         health = "ok" if not row["last_error"] else f"error ({row['error_count']}x): {row['last_error']}"
         click.echo(f"{row['id']:>4}  {row['name']}  [{row['license'] or 'license from feed'}]  "
                    f"{health}  next fetch {row['next_fetch_at'] or 'now'}\n      {row['url']}")
+        for line in license_lines(row):
+            click.echo(f"      {line}")
+
+
+def license_lines(row: dict) -> list[str]:
+    """A source's license proposal and hold, when it has them."""
+    state = storage.license_state(row)
+    lines = []
+    proposal = state["proposal"]
+    if proposal and proposal["state"] == "license":
+        lines.append(f"license proposal: {proposal['license']} from {proposal['url']} (checked {proposal['at']})")
+    elif proposal:
+        lines.append(f"license proposal: none ({proposal['note']})")
+    if state["hold"]:
+        lines.append(f"HOLD since {state['hold']['since']}: {state['hold']['reason']}")
+    return lines
 
 
 def source_summary(row: dict) -> dict:
     """The public fields of a source for JSON output."""
-    keys = ("id", "name", "slug", "url", "site_url", "language", "license", "license_evidence", "auto_approve",
-            "last_success_at", "last_error", "last_error_at", "error_count", "next_fetch_at")
-    return {key: row.get(key) for key in keys}
+    keys = ("id", "name", "slug", "url", "site_url", "language", "license", "license_evidence", "feed_license",
+            "auto_approve", "last_success_at", "last_error", "last_error_at", "error_count", "next_fetch_at")
+    state = storage.license_state(row)
+    return dict({key: row.get(key) for key in keys}, license_proposal=state["proposal"], license_hold=state["hold"],
+                pages_checked_at=state["checked_at"], pages_due_at=state["due_at"])
 
 
 @click.command("fetch")

@@ -104,10 +104,10 @@ class _Deadline:
 
 def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None,
           limits: FetchLimits = FetchLimits(), guard: AddressGuard = AddressGuard(),
-          user_agent: str = DEFAULT_USER_AGENT) -> FetchResult:
-    """Fetch a feed URL within the limits, following redirects, and return its body and validators."""
+          user_agent: str = DEFAULT_USER_AGENT, accept: str = ACCEPT) -> FetchResult:
+    """Fetch a feed URL (or, with another Accept, a page) within the limits, following redirects."""
     deadline = _Deadline(limits.deadline)
-    headers = _request_headers(user_agent, etag, last_modified)
+    headers = _request_headers(user_agent, etag, last_modified, accept)
     current = urldefrag(url.strip()).url
     seen = {current}
     permanent_url, leading_permanent = None, True
@@ -128,9 +128,9 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
         current = location
 
 
-def _request_headers(user_agent: str, etag: str | None, last_modified: str | None) -> dict:
+def _request_headers(user_agent: str, etag: str | None, last_modified: str | None, accept: str = ACCEPT) -> dict:
     """Headers sent on every hop; stored validators that would break the request line are dropped."""
-    headers = {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate",
+    headers = {"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate",
                "Connection": "close"}
     if etag and not _CONTROL_CHARS.search(etag):
         headers["If-None-Match"] = etag

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import fetcher, gate, licenses, licensing, parser, processor, schedule, storage, workflow
+from . import fetcher, gate, licenses, licensing, pagecheck, parser, processor, schedule, storage, workflow
 from .errors import EntryError, FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
@@ -100,9 +100,9 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
         return None
     parsed = parser.parse_document(result.body, result.headers, result.url)
     feed = parsed["feed"]
-    storage.record_feed_license(db, source["id"], licensing.feed_license(feed))
+    watch_feed_license(db, source, feed, result.url)
     fields.update(feed_fields(source, feed))
-    source = dict(source, **fields)
+    source = dict(source, **fields, **current_hold(db, source["id"]))
     feed_json = json.dumps(feed, ensure_ascii=False, default=str)
     seen_at = storage.utcnow()
     keyed = [(raw, processor.entry_identity(parser.identity_fields(raw, feed))) for raw in parsed["raw_entries"]]
@@ -140,6 +140,19 @@ def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fi
     return feed
 
 
+def watch_feed_license(db, source: dict, feed: dict, url: str) -> None:
+    """Record the license the feed states; one that disappears or changes holds new items for an editor."""
+    change = storage.record_feed_license(db, source["id"], licensing.feed_license(feed), url)
+    if change and pagecheck.license_change(change["before"], change["after"], source.get("license")):
+        storage.hold_license(db, source["id"], pagecheck.hold_reason("the feed", change["before"], change["after"]))
+
+
+def current_hold(db, source_id: int) -> dict:
+    """The source's license hold as it stands now (a check or this fetch may have set it meanwhile)."""
+    source = storage.get_source(db, source_id)
+    return {"license_hold": source.get("license_hold"), "license_hold_revision": source.get("license_hold_revision")}
+
+
 def malformation(parsed: dict) -> str | None:
     """The parser's complaint, unless it only concerns the declared encoding or content type."""
     problem = parsed.get("bozo")
@@ -152,7 +165,8 @@ def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_
     """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
     override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
     policy = licenses.source_policy(source.get("allowed_licenses"), config.policy)
-    processed = processor.process_entry(entry, feed, source, policy, seen_at, override)
+    processed = processor.process_entry(entry, feed, source, policy, seen_at, override,
+                                        processor.license_hold(source))
     decision = processed["decision"]
     item = processor.item_fields(entry, identity, digest, decision)
     revision = {

@@ -24,17 +24,30 @@ def entry_hash(fingerprint: str) -> str:
 
 
 def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,
-                  override: dict | None = None) -> dict:
+                  override: dict | None = None, hold: str | None = None) -> dict:
     """Run license decision, sanitizer and attribution for one new or changed entry."""
-    decision = decide(entry, feed, source, policy, seen_at, override)
+    decision = decide(entry, feed, source, policy, seen_at, override, hold)
     return dict(render(entry, feed, source, decision), decision=decision)
 
 
 def decide(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,
-           override: dict | None = None) -> dict:
-    """The license decision for an entry, with the editor's source license and item override."""
+           override: dict | None = None, hold: str | None = None) -> dict:
+    """The license decision for an entry, with the editor's source license, item override and license hold."""
     return licensing.decide_license(entry, feed, source_license=source_license(source), policy=policy,
-                                    override=override, seen_at=seen_at)
+                                    override=override, seen_at=seen_at, hold=hold)
+
+
+def license_hold(source: dict, revision_id: int | None = None) -> str | None:
+    """The hold a revision is decided under: the source's, for revisions received after it began.
+
+    revision_id None stands for a revision being received now. Copies received before the hold keep
+    the license they came with, which cannot be revoked for them.
+    """
+    if not source.get("license_hold"):
+        return None
+    if revision_id is not None and revision_id <= (source.get("license_hold_revision") or 0):
+        return None
+    return source["license_hold"]
 
 
 def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:

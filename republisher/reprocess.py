@@ -7,17 +7,24 @@ from .errors import WorkflowError
 
 
 def reevaluate(db, config: ingest.IngestConfig, *, source_id: int | None = None,
-               item_ids: list[int] | None = None) -> dict:
-    """Decide again for pending and blocked items; returns how many changed status, by new status."""
+               item_ids: list[int] | None = None, released_hold: int | None = None) -> dict:
+    """Decide again for pending and blocked items; returns how many changed status, by new status.
+
+    released_hold: the last revision id received before a license hold that an editor has just ended.
+    Then the revisions received during the hold are decided again (also the changes of published items
+    that the hold kept back), and pending items received before it keep their decision: the license
+    they came with cannot be revoked for them.
+    """
     changed: dict[str, int] = {}
     sources: dict[int, dict] = {}
     seen_at = storage.utcnow()
-    for row in storage.items_for_review(db, source_id=source_id, item_ids=item_ids):
+    for row in rows_to_reevaluate(db, source_id, item_ids, released_hold):
         source = sources.setdefault(row["source_id"], storage.get_source(db, row["source_id"]))
         entry, feed = stored_entry(row["revision_raw"], row["revision_feed"], source)
         override = json.loads(row["license_override"]) if row.get("license_override") else None
         policy = licenses.source_policy(source.get("allowed_licenses"), config.policy)
-        decision = processor.decide(entry, feed, source, policy, seen_at, override)
+        hold = processor.license_hold(source, row["current_revision_id"])
+        decision = processor.decide(entry, feed, source, policy, seen_at, override, hold)
         with storage.transaction(db):
             now = storage.get_item(db, row["id"])
             if (now["status"], now["current_revision_id"]) != (row["status"], row["current_revision_id"]):
@@ -27,6 +34,18 @@ def reevaluate(db, config: ingest.IngestConfig, *, source_id: int | None = None,
         if item["status"] != row["status"]:
             changed[item["status"]] = changed.get(item["status"], 0) + 1
     return changed
+
+
+def rows_to_reevaluate(db, source_id: int | None, item_ids: list[int] | None, released_hold: int | None) -> list[dict]:
+    """The items to decide again: pending and blocked ones, or after a hold those it concerned."""
+    rows = storage.items_for_review(db, source_id=source_id, item_ids=item_ids)
+    if released_hold is None:
+        return rows
+    rows = [row for row in rows if row["status"] == "blocked" or row["current_revision_id"] > released_hold]
+    return rows + [row for row in storage.items_for_review(db, source_id=source_id, item_ids=item_ids,
+                                                           statuses=("published",))
+                   if row["current_revision_id"] != row["approved_revision_id"]
+                   and row["current_revision_id"] > released_hold]
 
 
 def stored_entry(raw_json: str, feed_json: str | None, source: dict) -> tuple[dict, dict]:
@@ -45,8 +64,9 @@ def store_decision(db, row: dict, entry: dict, feed: dict, source: dict, decisio
         "decision": json.dumps(decision), "license": decision.get("license"),
         "license_evidence": json.dumps(decision.get("evidence")),
         "attribution": json.dumps(credit, ensure_ascii=False)})
-    storage.update_item_fields(db, row["id"], {"license": decision.get("license"),
-                                               "license_evidence": json.dumps(decision.get("evidence"))})
+    if row["status"] != "published":  # a published row keeps describing its approved revision
+        storage.update_item_fields(db, row["id"], {"license": decision.get("license"),
+                                                   "license_evidence": json.dumps(decision.get("evidence"))})
 
 
 def override_item_license(db, config: ingest.IngestConfig, item_id: int, license_id: str, evidence: str,
@@ -84,6 +104,8 @@ def set_source_license(db, config: ingest.IngestConfig, source_id: int, license_
 
     A license that contradicts the one the feed states itself is refused unless confirmed with a reason;
     even then the feed's own statement keeps deciding its items (the source license fills gaps only).
+    An editor's decision ends a license hold: the items it held are decided again, and the pending
+    items received before it keep their decision.
     """
     require_evidence(evidence)
     source = storage.get_source(db, source_id)
@@ -94,8 +116,10 @@ def set_source_license(db, config: ingest.IngestConfig, source_id: int, license_
                                 f"{license_id} contradicts it and needs the contradiction confirmed, with a reason")
         if not reason or len(reason.strip()) < licensing.MIN_QUOTE:
             raise WorkflowError(f"confirming a contradiction needs a reason of at least {licensing.MIN_QUOTE} characters")
+    held = storage.license_state(source)["hold"]
     source = storage.set_source_license(db, source_id, license_id, evidence.strip(), actor=actor)
-    return {"source": source, "changed": reevaluate(db, config, source_id=source_id)}
+    changed = reevaluate(db, config, source_id=source_id, released_hold=held["after_revision"] if held else None)
+    return {"source": source, "changed": changed, "released": held}
 
 
 def require_evidence(evidence: str | None) -> None:

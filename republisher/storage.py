@@ -155,17 +155,27 @@ def host_of(url: str) -> str:
 
 def set_source_license(db: Database, source_id: int, license: str | None, evidence: str,
                        *, actor: str = "cli") -> dict:
-    """Record the editor's license for a source with its evidence; keep the history."""
+    """Record the editor's license for a source with its evidence; keep the history.
+
+    An editor's decision also ends any license hold, and what the publisher's pages said at the last
+    check becomes what the watch compares later checks with.
+    """
     with transaction(db):
         source = get_source(db, source_id)
         history = json.loads(source.get("license_history") or "[]")
         now = utcnow()
-        history.append({"license": license, "evidence": evidence, "set_at": now, "by": actor,
-                        "previous": source.get("license")})
-        db["sources"].update(source_id, {
-            "license": license, "license_evidence": evidence, "license_set_at": now,
-            "license_history": json.dumps(history), "updated_at": now,
-        })
+        entry = {"license": license, "evidence": evidence, "set_at": now, "by": actor,
+                 "previous": source.get("license")}
+        if source.get("license_hold"):
+            entry["released_hold"] = source["license_hold"]
+        history.append(entry)
+        fields = {"license": license, "license_evidence": evidence, "license_set_at": now,
+                  "license_history": json.dumps(history), "updated_at": now,
+                  "license_hold": None, "license_hold_since": None, "license_hold_revision": None}
+        proposal = proposal_of(source)
+        if proposal is not None:
+            fields["license_watch"] = json.dumps(proposal, ensure_ascii=False)
+        db["sources"].update(source_id, fields)
     return get_source(db, source_id)
 
 
@@ -359,21 +369,135 @@ def revisions_to_reprocess(db: Database, source_id: int | None = None) -> list[d
     return list(db.query(sql + " order by r.id", params))
 
 
-def record_feed_license(db: Database, source_id: int, found: dict | None) -> None:
-    """Remember the license a feed states; a change is added to the source's license history."""
-    current = found["license"] if found else None
-    if current == get_source(db, source_id).get("feed_license"):
-        return
+def record_feed_license(db: Database, source_id: int, found: dict | None, url: str | None = None) -> dict | None:
+    """Remember the license a feed states, with its text; a change is added to the source's license history.
+
+    Returns a change after the first fetch as {"before", "after"} observations (state, license, text,
+    url, at), else None.
+    """
+    current, text = (found["license"], found.get("matched")) if found else (None, None)
+    source = get_source(db, source_id)
+    if current == source.get("feed_license"):
+        if current and text and not source.get("feed_license_text"):  # stored before its text was kept
+            with transaction(db):
+                db["sources"].update(source_id, {"feed_license_text": text})
+        return None
     with transaction(db):
         source = get_source(db, source_id)
+        previous, now = source.get("feed_license"), utcnow()
         history = json.loads(source.get("license_history") or "[]")
-        now = utcnow()
+        change = None
         if source.get("last_success_at"):  # the first fetch sets the license, later ones change it
-            history.append({"license": current, "previous": source.get("feed_license"), "by": "feed",
-                            "evidence": (found or {}).get("matched") or "the feed no longer states a license",
-                            "set_at": now})
-        db["sources"].update(source_id, {"feed_license": current, "license_history": json.dumps(history),
-                                         "updated_at": now})
+            history.append({"license": current, "previous": previous, "by": "feed",
+                            "evidence": text or "the feed no longer states a license", "set_at": now})
+            where = url or source["url"]
+            change = {"before": {"state": "license" if previous else "none", "license": previous,
+                                 "text": source.get("feed_license_text"), "url": where,
+                                 "at": source.get("feed_license_at")},
+                      "after": {"state": "license" if current else "none", "license": current, "text": text,
+                                "url": where, "at": now}}
+        db["sources"].update(source_id, {"feed_license": current, "feed_license_text": text, "feed_license_at": now,
+                                         "license_history": json.dumps(history), "updated_at": now})
+    return change
+
+
+# ---------------------------------------------------------------- the license watch
+
+PROPOSAL_COLUMNS = {"state": "proposal_state", "license": "proposed_license", "note": "proposal_note",
+                    "url": "proposal_url", "text": "proposal_text", "sha256": "proposal_sha256",
+                    "found_in": "proposal_found_in", "location": "proposal_location", "at": "proposal_at"}
+
+
+def proposal_of(source: dict) -> dict | None:
+    """The latest observation of a source's pages (what they propose, with its evidence), or None."""
+    if not source.get("proposal_state"):
+        return None
+    return {key: source.get(column) for key, column in PROPOSAL_COLUMNS.items()}
+
+
+def license_state(source: dict) -> dict:
+    """A source's proposal, hold and watched evidence as plain values (JSON decoded here, nowhere else)."""
+    hold = None
+    if source.get("license_hold"):
+        hold = {"reason": source["license_hold"], "since": source.get("license_hold_since"),
+                "after_revision": source.get("license_hold_revision") or 0}
+    watched = json.loads(source["license_watch"]) if source.get("license_watch") else None
+    return {"proposal": proposal_of(source), "hold": hold, "watched": watched,
+            "checked_at": source.get("pages_checked_at"), "due_at": source.get("pages_due_at")}
+
+
+def record_license_check(db: Database, source_id: int, pages: list[dict], fields: dict, *,
+                         observation: dict | None = None, first_watch: bool = False,
+                         hold: str | None = None) -> dict:
+    """Write one check of a source's pages: a row per page, the source's proposal, schedule and hold.
+
+    observation replaces the latest proposal (a failed check leaves it); with first_watch it also becomes
+    the evidence later checks are compared with; hold sets the license hold, keeping the time and
+    revision of one that stands already.
+    """
+    with transaction(db):
+        get_source(db, source_id)
+        for page in pages:
+            db["page_checks"].insert(page_check_row(source_id, page))
+        updates = dict(fields, updated_at=utcnow())
+        if observation is not None:
+            updates.update({column: observation.get(key) for key, column in PROPOSAL_COLUMNS.items()})
+            if first_watch:
+                updates["license_watch"] = json.dumps(observation, ensure_ascii=False)
+        db["sources"].update(source_id, updates)
+        if hold:
+            hold_license(db, source_id, hold)
+    return get_source(db, source_id)
+
+
+def page_check_row(source_id: int, page: dict) -> dict:
+    """The stored row of one page check (its findings as JSON)."""
+    decisive = page.get("decisive") or {}
+    return {"source_id": source_id, "checked_at": page.get("checked_at") or utcnow(), "kind": page["kind"],
+            "page_url": page.get("url"), "final_url": page.get("final_url"), "outcome": page["outcome"],
+            "status": page.get("status"), "sha256": page.get("sha256"), "license": page.get("license"),
+            "found_in": decisive.get("found_in"), "location": decisive.get("location"),
+            "text": decisive.get("text"), "error": page.get("error"), "note": page.get("reason"),
+            "findings": json.dumps(page.get("findings") or [], ensure_ascii=False)}
+
+
+def hold_license(db: Database, source_id: int, reason: str) -> None:
+    """Hold the source's new and changed items for an editor; a hold that stands keeps its start."""
+    with transaction(db):
+        source = get_source(db, source_id)
+        if source.get("license_hold"):
+            db["sources"].update(source_id, {"license_hold": reason})
+            return
+        # revisions are never deleted, so every revision stored from now on has a higher id
+        last = db.execute("select coalesce(max(id), 0) from item_revisions").fetchone()[0]
+        db["sources"].update(source_id, {"license_hold": reason, "license_hold_since": utcnow(),
+                                         "license_hold_revision": last})
+
+
+def page_checks(db: Database, source_id: int, limit: int = 20) -> list[dict]:
+    """A source's latest page checks, newest first, findings decoded."""
+    rows = db.query("select * from page_checks where source_id = ? order by id desc limit ?", [source_id, limit])
+    return [dict(row, findings=json.loads(row["findings"] or "[]")) for row in rows]
+
+
+def due_license_checks(db: Database, now: str | None = None) -> list[dict]:
+    """Sources whose pages are due to be checked again."""
+    return list(db.query("select * from sources where pages_due_at is not null and pages_due_at <= ? "
+                         "order by pages_due_at, id", [now or utcnow()]))
+
+
+def last_page_url(db: Database, source_id: int, kind: str) -> str | None:
+    """The page of this kind that the source's last check read (or tried to), or None."""
+    row = db.execute("select page_url from page_checks where source_id = ? and kind = ? and page_url is not null "
+                     "order by id desc limit 1", [source_id, kind]).fetchone()
+    return row[0] if row else None
+
+
+def newest_item_url(db: Database, source_id: int) -> str | None:
+    """The link of the source's newest stored item, or None."""
+    row = db.execute("select url from items where source_id = ? and url is not null "
+                     "order by coalesce(published_at, first_seen_at) desc, id desc limit 1", [source_id]).fetchone()
+    return row[0] if row else None
 
 
 def published_with_approved_revision(db: Database):
@@ -637,3 +761,21 @@ def m0003_license_tracking(db: Database) -> None:
     db["sources"].add_column("feed_license", str)
     db["item_revisions"].add_column("feed", str)
     db["items"].add_column("license_override", str)
+
+
+@migrations(name="0004_license_watch")
+def m0004_license_watch(db: Database) -> None:
+    """Checks of publishers' own pages, the license they propose, and the hold a changed license sets."""
+    db["page_checks"].create({
+        "id": int, "source_id": int, "checked_at": str, "kind": str, "page_url": str, "final_url": str,
+        "outcome": str, "status": int, "sha256": str, "license": str, "found_in": str, "location": str,
+        "text": str, "error": str, "note": str, "findings": str,
+    }, pk="id", foreign_keys=[("source_id", "sources", "id")], not_null={"source_id", "checked_at", "kind", "outcome"})
+    db["page_checks"].create_index(["source_id", "id"])
+    for column in ("proposed_license", "proposal_state", "proposal_note", "proposal_url", "proposal_text",
+                   "proposal_sha256", "proposal_found_in", "proposal_location", "proposal_at",
+                   "pages_checked_at", "pages_due_at", "license_watch", "license_hold", "license_hold_since",
+                   "feed_license_text", "feed_license_at"):
+        db["sources"].add_column(column, str)
+    db["sources"].add_column("license_hold_revision", int)
+    db["sources"].create_index(["pages_due_at"])

@@ -8,20 +8,20 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import ingest, storage
+from . import ingest, storage, watch
 
 log = logging.getLogger("republisher.worker")
 MAX_SLEEP = 60  # a source added meanwhile is picked up within a minute
 
 
-def run_worker(config: ingest.IngestConfig, stop: threading.Event, on_round=None) -> None:
-    """Fetch due sources, sleep until the next one is due, repeat until `stop` is set."""
+def run_worker(config: ingest.IngestConfig, stop: threading.Event, on_round=None, on_check=None) -> None:
+    """Check due license pages and fetch due sources, sleep until the next is due, repeat until `stop` is set."""
     db = storage.connect(config.database)
     storage.migrate(db)
     try:
         while not stop.is_set():
             try:
-                run_round(db, config, on_round)
+                run_round(db, config, on_round, on_check)
                 pause = seconds_until_next(db)
             except Exception:  # a database hiccup must not stop fetching for good
                 log.exception("fetch round failed; trying again in %s s", MAX_SLEEP)
@@ -31,8 +31,14 @@ def run_worker(config: ingest.IngestConfig, stop: threading.Event, on_round=None
         db.conn.close()
 
 
-def run_round(db, config: ingest.IngestConfig, on_round=None) -> None:
-    """Refresh the sources that are due now."""
+def run_round(db, config: ingest.IngestConfig, on_round=None, on_check=None) -> None:
+    """Check the license pages that are due, then refresh the sources that are due now.
+
+    The pages come first: a hold they set applies to the items this round's fetches bring.
+    """
+    checks = watch.check_due(db, config)
+    if checks and on_check:
+        on_check(checks)
     due = storage.due_sources(db)
     if due:
         reports = ingest.refresh_many(due, config)
@@ -57,6 +63,21 @@ def start_in_background(config: ingest.IngestConfig) -> threading.Event:
     return stop
 
 
+def report_checks(reports: list[dict]) -> None:
+    """Print one line per license check, and the hold when one was set."""
+    for report in reports:
+        observation = report["observation"]
+        if report.get("error") or observation["state"] == "failed":
+            outcome = f"license pages not read: {report.get('error') or observation['note']}"
+        elif report["proposed_license"]:
+            outcome = f"license pages state {report['proposed_license']}"
+        else:
+            outcome = f"license pages: {observation['note']}"
+        if report["hold_set"]:
+            outcome += f"; {report['hold']['reason']}"
+        click.echo(f"[{datetime.now(timezone.utc):%H:%M:%S}] {report['name']}: {outcome}")
+
+
 def report_round(reports: list[dict]) -> None:
     """Print one line per fetched source."""
     for report in reports:
@@ -65,7 +86,7 @@ def report_round(reports: list[dict]) -> None:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Fetch what is due once and exit (for cron).")
+@click.option("--once", is_flag=True, help="Check the license pages and fetch the sources that are due, once, and exit (for cron).")
 @with_appcontext
 def worker_command(once):
     """Run the background fetcher alone (for deployments with separate web and worker processes)."""
@@ -75,11 +96,11 @@ def worker_command(once):
         stop.set()
         db = storage.connect(config.database)
         storage.migrate(db)
-        report_round(ingest.refresh_many(storage.due_sources(db), config))
+        run_round(db, config, on_round=report_round, on_check=report_checks)
         db.conn.close()
         return
     click.echo("Fetching due sources; Ctrl+C stops.")
     try:
-        run_worker(config, stop, on_round=report_round)
+        run_worker(config, stop, on_round=report_round, on_check=report_checks)
     except KeyboardInterrupt:
         stop.set()

@@ -82,7 +82,7 @@ def test_add_fetch_and_list_items_as_json(runner, httpserver):
     httpserver.expect_request("/feed").respond_with_data(sample_feed("harbor-wire.xml"), content_type="application/rss+xml")
     added = runner.invoke(args=["sources", "add", httpserver.url_for("/feed"), "--name", "Harbor Wire"])
     assert added.exit_code == 0, added.output
-    source_id = int(added.output.strip())
+    source_id = int(added.stdout.strip())  # the license check reports on stderr
 
     fetched = runner.invoke(args=["fetch", "--source", str(source_id), "--json"])
     assert fetched.exit_code == 0, fetched.output

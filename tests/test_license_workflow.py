@@ -92,7 +92,7 @@ def test_cc0_feed_is_pending_and_nc_feed_allowed_by_policy(tmp_path, httpserver)
     db.conn.close()
 
 
-def test_a_license_change_between_fetches_applies_to_new_items_only(app, db, httpserver):
+def test_a_license_change_between_fetches_holds_new_items_until_an_editor_decides(app, db, runner, httpserver):
     before = (LICENSING / "atom_feed_license.xml").read_text()
     after = (before.replace("licenses/by/4.0/", "licenses/by-sa/4.0/").replace("CC BY 4.0", "CC BY-SA 4.0")
              .replace("</feed>", "<entry><title>Later story</title><id>tag:later</id>"
@@ -104,12 +104,23 @@ def test_a_license_change_between_fetches_applies_to_new_items_only(app, db, htt
     refresh(app, db, source_id)
     refresh(app, db, source_id)
     by_title = {item["title"]: item for item in storage.list_items(db, source_id=source_id)}
-    assert by_title.pop("Later story")["license"] == "CC-BY-SA-4.0"
-    assert {item["license"] for item in by_title.values()} == {"CC-BY-4.0"}
+    later = by_title.pop("Later story")
+    assert later["status"] == "blocked"
+    assert later["status_reason"].startswith("held for an editor: the feed changed its license statement")
+    before, after = later["status_reason"].split("; after: ")
+    assert "before: CC-BY-4.0" in before and after.startswith("CC-BY-SA-4.0")
+    assert {(item["license"], item["status"]) for item in by_title.values()} == {("CC-BY-4.0", "pending")}
     source = storage.get_source(db, source_id)
     assert source["feed_license"] == "CC-BY-SA-4.0"
     change = json.loads(source["license_history"])[-1]
     assert (change["previous"], change["license"], change["by"]) == ("CC-BY-4.0", "CC-BY-SA-4.0", "feed")
+
+    released = runner.invoke(args=["sources", "set-license", str(source_id), "CC-BY-SA-4.0", "--evidence",
+                                   "the feed's own rights element now names CC BY-SA 4.0"])
+    assert released.exit_code == 0, released.output
+    assert "license hold released" in released.output
+    later = storage.get_item(db, later["id"])
+    assert (later["status"], later["license"]) == ("pending", "CC-BY-SA-4.0")
 
 
 def test_an_item_override_with_evidence_is_recorded_as_such(app, db, runner, httpserver):
