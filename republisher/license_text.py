@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 from . import licenses
 from .textfold import Folded, fold, fold_pattern
@@ -28,7 +29,7 @@ LICENSE_KEYWORDS = ("creative", "cc", "attribution", "domain mark")
 # CC's name written in other scripts
 SCRIPT_KEYWORDS = ("クリエイティブ", "知识共享", "創用", "创用", "크리에이티브", fold("Криэйтив"), fold("Креатив"))
 LICENSE_WORDS = ("licen", "lizenz", "under", "attribution", "by")
-_SEP = r"(?:\s*[-,/+&]\s*|\s+)"
+_SEP = r"(?:\s*[-,/+&_.|·]\s*|\s+)"
 _VERSION = r"(?:\s*[-,(]?\s*(?:v(?:ersion)?\.?\s*)?(?P<version>[1-9](?:\.\d)?)(?![\d.]\d)(?!\d))"
 _URL = re.compile(r"creativecommons\.org/(?:licenses|publicdomain)/[^\s\"'<>()\[\]{}]*")
 _CC0 = re.compile(r"(?:creative\s*commons\s+)?(?:cc[\s-]?0|cc[\s-]?zero|creative\s*commons\s+zero)\b"
@@ -36,10 +37,16 @@ _CC0 = re.compile(r"(?:creative\s*commons\s+)?(?:cc[\s-]?0|cc[\s-]?zero|creative
 _PDM = re.compile(r"public\s+domain\s+mark\b(?:\s+1\.0)?")
 _SHORT = re.compile(
     r"(?:creative\s*commons|cc)(?:\s*(?:license|licence|lizenz|licencia)\s*)?\s*[-_:(]?\s*\(?\s*by"
-    rf"(?P<elements>(?:{_SEP}(?:nc|nd|sa)\b)*)\s*\)?{_VERSION}?(?![\w])")
+    rf"(?P<elements>(?:{_SEP}(?:nc|nd|sa)(?![a-z]))*)\s*\)?{_VERSION}?(?![a-z])")
 _CC_PREFIX = re.compile(r"(?:(?:creative\s*commons|cc)\s*[-:(\"]?\s*|(?:" + "|".join(map(re.escape, SCRIPT_KEYWORDS))
                         + r")[^\s\d]{0,12}\s*)")
 _CODES = re.compile(r"nc|nd|sa")
+TRAILING_REACH = 40  # characters after a license name still read for restrictive words it lacks
+# restrictive element words, however spaced, that a plain BY-family name does not account for
+TRAILING_RESTRICTIONS = (
+    ("non_commercial", re.compile(r"(?<![a-z])n\W{0,2}c(?![a-z])|non\W{0,2}commercial|not\W+commercial")),
+    ("no_derivatives", re.compile(r"(?<![a-z])n\W{0,2}d(?![a-z])|no\W{0,2}deriv")),
+)
 _EDITION_WORDS = ("international", "unported", "generic", "license", "licence", "lizenz", "licencia", "public")
 _WORD = re.compile(r"\w+")
 
@@ -221,16 +228,33 @@ def mention_at(lowered: str, hit: int, folded: Folded | None = None) -> tuple[st
     if short:
         if is_prose_cc_by(short, folded):
             return None
-        return license_from(_CODES.findall(short.group("elements")), short.group("version"), lowered, short.end())
+        found = license_from(_CODES.findall(short.group("elements")), short.group("version"), lowered, short.end())
+        return unless_restricted(found, lowered, hit)
     prefix = _CC_PREFIX.match(lowered, hit)
     start = prefix.end() if prefix and prefix.end() > hit else hit
     long_form = grammar()["long"].match(lowered, start)
     if long_form and (prefix or long_form.group("elements") or long_form.group("version")):
-        return license_from(element_units(long_form.group("elements")), long_form.group("version"), lowered,
-                            long_form.end())
-    if prefix and not lowered.startswith("cc", hit) and names_a_license_nearby(lowered, hit):
-        return None, False, prefix.end()
+        found = license_from(element_units(long_form.group("elements")), long_form.group("version"), lowered,
+                             long_form.end())
+        return unless_restricted(found, lowered, hit)
+    if prefix and not lowered.startswith("cc", hit):
+        return None, False, prefix.end()  # "Creative Commons" and words no license of the registry has
     return None
+
+
+def unless_restricted(found: tuple[str | None, bool, int], lowered: str, start: int) -> tuple[str | None, bool, int]:
+    """The mention, or an unrecognized one when non-commercial or no-derivatives words stand in it or
+    right after it that its license lacks ("CC BY 4.0 NC", "CC BY (NC)", "CC BY-N C")."""
+    spdx_id, exact, end = found
+    entry = licenses.REGISTRY.get(spdx_id or "") or {}
+    if not spdx_id or (entry.get("non_commercial") and entry.get("no_derivatives")):
+        return found
+    clause = CLAUSE_ENDS.search(lowered, end, end + TRAILING_REACH)
+    reach = lowered[start:clause.start() if clause else end + TRAILING_REACH]
+    for kind, pattern in TRAILING_RESTRICTIONS:
+        if not entry.get(kind) and pattern.search(reach):
+            return None, exact, end
+    return found
 
 
 def is_prose_cc_by(match: re.Match, folded: Folded | None) -> bool:
@@ -239,12 +263,6 @@ def is_prose_cc_by(match: re.Match, folded: Folded | None) -> bool:
         return False
     original = folded.slice(match.start(), match.end())
     return original[:2] == "cc" and len(original) > 2 and original[2].isspace()
-
-
-def names_a_license_nearby(lowered: str, hit: int) -> bool:
-    """Whether "Creative Commons" stands in a license context ("a Creative Commons license", "under CC")."""
-    window = lowered[max(0, hit - 40):hit + 60]
-    return any(word in window for word in ("licen", "lizenz", "under ", "unter ", "bajo ", "sous "))
 
 
 def element_units(elements: str | None) -> list[str]:
@@ -319,10 +337,15 @@ RESERVED_PHRASES = (
     r"جميع\s+الحقوق\s+محفوظة",
     r"(?:تمامی|کلیه|همه|همهٔ|همه‌ی)\s+(?:[^\s]+\s+){0,5}?حقوق\s+(?:[^\s]+\s+){0,10}?محفوظ",
     r"حقوق\s+مادی\s+و\s+معنوی",  # "material and moral rights [belong to ...]"
-    r"版权所有", r"版權所有", r"無断転載", r"무단\s*전재",
+    r"كل\s+الحقوق\s+محفوظة", r"حقوق\s+(?:النشر|الطبع)\s+محفوظة",
+    r"حقوق\s+(?:[^\s]+\s+){0,6}?متعلق\s+به",  # "the rights of this site belong to ..."
+    r"\bперепечатка\s+(?:запрещена|без\s+разрешения)", r"\bкопирование\s+запрещено",
+    r"版权所有", r"版權所有", r"禁止转载", r"禁止轉載", r"未经授权", r"無断転載", r"転載禁止", r"무단\s*전재",
+    r"\breproduction\s+interdite\b", r"\bnachdruck\s+verboten\b",
 )
 RESERVED_STEMS = ("right", "reserv", "vorbehalten", "riservat", "voorbehouden", "zastrze", "hakla", "sakl",
-                  fold("права"), "حقوق", "版权", "版權", "無断", "무단")
+                  "interdite", "verboten", fold("права"), fold("перепечатка"), fold("копирование"), "حقوق",
+                  "版权", "版權", "转载", "轉載", "未经", "無断", "転載", "무단")
 RESTRICTION_PHRASES = {
     "non_commercial": (
         r"\bnot\s+for\s+commercial\b", r"\bno\s+commercial\s+(?:use|reuse|purposes)\b",
@@ -331,10 +354,15 @@ RESTRICTION_PHRASES = {
         r"\bfor\s+(?:private|personal)\s+(?:and\s+non[\s-]*commercial\s+)?use\s+only\b",
         r"\bpersonal\s+use\s+only\b", r"\bnur\s+fur\s+den\s+privaten\b", r"\bsin\s+fines\s+comerciales\b",
         r"\busage\s+non\s+commercial\b", r"\bpas\s+d'utilisation\s+commerciale\b",
+        r"\bdoes\s+not\s+(?:allow|permit)\s+commercial\b", r"\bcommercial\s+(?:use|reuse)\s+requires\b",
+        r"\bfor\s+(?:non[\s-]*profit|educational|personal|private)(?:\s+and\s+[a-z-]+)?\s+use\s+only\b",
+        r"\bnicht\s*kommerzielle\s+zwecke\b",
     ),
     "no_derivatives": (
         r"\bno\s+derivative\s+works\b", r"\bmay\s+not\s+be\s+(?:modified|altered|edited|adapted|changed)\b",
         r"\bno\s+(?:modifications|alterations)\b", r"\bwithout\s+(?:any\s+)?(?:modification|alteration)s?\b",
+        r"\bderivatives?\s+(?:works?\s+)?(?:are|is)\s+not\s+(?:allowed|permitted)\b",
+        r"\b(?:please\s+)?do\s+not\s+(?:edit|alter|modify|change)\s+(?:it|this|the)\b",
     ),
     "no_reuse": (
         r"\bmay\s+not\s+be\s+(?:re)?(?:produced|published|distributed|printed|posted|broadcast|copied|written|used)\b",
@@ -342,18 +370,15 @@ RESTRICTION_PHRASES = {
         r"(?:prohibited|forbidden|not\s+(?:permitted|allowed))\b",
         r"\b(?:republication|reproduction|redistribution)\b[^.;]{0,80}\b(?:prohibited|forbidden|not\s+permitted)\b",
         r"\bnot\s+(?:for|to\s+be)\s+(?:re)?(?:publication|distribution|published|distributed)\b",
-        r"\bwithout\s+(?:the\s+)?(?:express\s+|prior\s+)*(?:written\s+)?(?:permission|consent|authori[sz]ation)\b",
+        # "without permission" alone is news prose ("entered the house without permission")
+        r"\bwithout\s+(?:the\s+)?(?:(?:express|prior|written|explicit)\s+)+(?:permission|consent|authori[sz]ation)\b",
+        r"\bwithout\s+(?:the\s+)?permission\s+(?:from|of)\s+(?:the\s+)?(?:publisher|author|copyright|rights|owner"
+        r"|holder|editors?|agency)\b",
         r"\b(?:used|republished|reprinted|reproduced|published)\s+(?:here\s+)?(?:with|by)\s+(?:kind\s+)?permission\b",
-        r"\bby\s+(?:kind\s+)?permission\s+of\b", r"\breproduction\s+interdite\b",
-        r"\bnachdruck\s+(?:nur\s+mit|verboten)\b", r"\bprohibida\s+su\s+reproduccion\b",
-        r"\briproduzione\s+riservata\b",
+        r"\bused\s+under\s+licen[cs]e\b", r"\b(?:you\s+)?may\s+not\s+(?:sell|resell|republish|redistribute|reproduce)\b",
+        r"\bnachdruck\s+nur\s+mit\b", r"\bprohibida\s+su\s+reproduccion\b", r"\briproduzione\s+riservata\b",
     ),
 }
-CREDIT_MARKERS = ("©", "(c)", "copyright", "photo", "image", "picture", "credit", "courtesy", "via ", "/",
-                  "provided by", "distributed by", "supplied by", "contributed", "reporting by", "(", "source:",
-                  "foto", "bild", "wire")
-
-
 @dataclass(frozen=True)
 class Term:
     """A restrictive or reserving phrase in a text: its kind and where it is (original offsets)."""
@@ -404,9 +429,18 @@ def terms(text: str) -> tuple[Term, ...]:
     return tuple(sorted(found, key=lambda term: term.start))
 
 
+class ThirdParties(NamedTuple):
+    """News agencies and photo libraries by their names as word tuples, for the credit reader."""
+
+    names: dict  # folded words -> party
+    acronyms: dict  # words as written (AP, AFP, dpa) -> party
+    first_words: frozenset  # the first word of every name and acronym: where a name can start
+    longest: int  # the longest name, in words
+
+
 @functools.lru_cache(maxsize=1)
-def third_parties() -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], str], int]:
-    """(names folded, acronyms as written, longest name in words) of news agencies and photo libraries."""
+def third_parties() -> ThirdParties:
+    """The agencies and photo libraries of the bundled list, read once."""
     data = json.loads(resources.files("republisher").joinpath("data", "third_parties.json").read_text("utf-8"))
     names, acronyms, longest = {}, {}, 1
     for party in data["parties"]:
@@ -417,32 +451,74 @@ def third_parties() -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], s
                 acronyms[words] = party["name"]
             else:
                 names[tuple(_WORD.findall(fold(alias)))] = party["name"]
-    return names, acronyms, longest
+    first_words = frozenset(words[0] for words in list(names) + list(acronyms) if words)
+    return ThirdParties(names, acronyms, first_words, longest)
+
+
+@functools.lru_cache(maxsize=1)
+def unspaced_aliases() -> tuple[tuple[str, str], ...]:
+    """Aliases in scripts written without spaces (路透社, 新华社), folded, with their agency."""
+    data = json.loads(resources.files("republisher").joinpath("data", "third_parties.json").read_text("utf-8"))
+    return tuple((fold(alias), party["name"]) for party in data["parties"] for alias in party["aliases"]
+                 if any("\u3000" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" for char in alias))
+
+
+# what stands right before an agency's name in a credit ("© 2026 Reuters", "Photo: AFP", "via Getty Images")
+CREDIT_BEFORE = re.compile(fold_pattern(
+    r"(?:©|\(c\)|copyright|photos?|photographs?|pictures?|images?|foto|fotos|credits?|source|quelle|fuente"
+    r"|via|courtesy|provided|distributed|supplied|licen[cs]ed|licen[cs]e|with|avec|con|reporting|story|text)"
+    r"(?:\s+(?:by|of|from|de|von))?\s*[:/,-]?\s*(?:\(?\d{4}\)?[\s,.-]*)?(?:(?:the|la|le|el|die|der|l')\s+)?"
+    r"\W{0,3}$"))
+# what stands right after it ("REUTERS/Jane Doe", "AP Photo", "Reuters contributed to this report")
+CREDIT_AFTER = re.compile(fold_pattern(r"^\s*(?:/|photos?\b|images?\b|pictures?\b|contributed\b|wire\b"
+                                       r"|news\s+agency\b|\d{4}\b|all\s+rights)"))
 
 
 @functools.lru_cache(maxsize=8192)
 def credited_party(text: str, need_marker: bool = False) -> str | None:
     """The news agency or photo library a short text credits ("REUTERS/Jane Doe", "© AFP"), or None.
 
-    With need_marker, the name counts only beside a credit's wording (©, Photo, via, /, "provided by"),
-    so that an article that quotes an agency ("Reuters reported") is not taken for the agency's copy.
+    With need_marker, a name counts only right beside a credit's wording (©, Photo, via, /, "provided
+    by", a year), so that an article that quotes an agency ("Reuters reported", "told Reuters (in an
+    interview)") is not taken for the agency's copy.
     """
     lowered = fold(text)
-    if need_marker and not any(marker in lowered for marker in CREDIT_MARKERS):
-        return None
-    names, acronyms, longest = third_parties()
-    original_words, folded_words = _WORD.findall(text), _WORD.findall(lowered)
-    for size in range(longest, 0, -1):
-        for at in range(len(folded_words) - size + 1):
-            found = names.get(tuple(folded_words[at:at + size]))
-            if found is None and len(original_words) == len(folded_words):
-                found = acronyms.get(tuple(original_words[at:at + size]))
-            if found:
+    parties = third_parties()
+    if not lowered.isascii():  # scripts written without spaces between words: names as substrings
+        found = next((party for alias, party in unspaced_aliases() if alias in lowered), None)
+        if found and (not need_marker or any(marker in lowered for marker in ("©", "(c)", "/", "(", "报道", "电"))):
+            return found
+    folded_matches = list(_WORD.finditer(lowered))
+    words = [match.group(0) for match in folded_matches]
+    originals = _WORD.findall(text)
+    if len(originals) != len(words):
+        originals = None  # folding merged or split words: acronyms cannot be told apart
+    # a name can start only at a word that starts some name: the rest of the text is skipped
+    starts = [at for at, word in enumerate(words)
+              if word in parties.first_words or originals and originals[at] in parties.first_words]
+    for size in range(parties.longest, 0, -1):
+        for at in starts:
+            if at + size > len(words):
+                break
+            found = parties.names.get(tuple(words[at:at + size]))
+            if found is None and originals:
+                found = parties.acronyms.get(tuple(originals[at:at + size]))
+            if found and (not need_marker or beside_a_credit(lowered, folded_matches[at].start(),
+                                                              folded_matches[at + size - 1].end())):
                 return found
     return None
 
 
-DATELINE = re.compile(r"^[^\w(]{0,4}[A-Z][^\n()]{1,60}?\((?P<who>[^()]{2,40})\)\s*(?:-|–|—|--|:|\.-)")
+def beside_a_credit(lowered: str, start: int, end: int) -> bool:
+    """Whether the words around a name make it a credit."""
+    before, after = lowered[max(0, start - 40):start], lowered[end:end + 30]
+    if CREDIT_BEFORE.search(before) or CREDIT_AFTER.match(after):
+        return True
+    return before.endswith("(") and after.startswith(")") and before[:-1].strip().isupper()
+
+
+DATELINE = re.compile(r"^[^\w(]{0,4}(?P<place>[A-Z][A-Z .,'’-]{1,40}?)(?:,\s*[^()\n]{1,30}?)?\s*"
+                      r"\((?P<who>[^()]{2,40})\)\s*(?:-|–|—|--|:|\.-)?\s*\S")
 
 
 def dateline_party(text: str) -> str | None:
@@ -459,8 +535,8 @@ MEDIA_WORDS = frozenset((
     "maps", "figure", "figures", "fig", "chart", "charts", "video", "videos", "footage", "cartoon", "cartoons",
     "drawing", "drawings", "artwork", "screenshot", "screenshots", "thumbnail", "flickr", "wikimedia",
     "unsplash", "pixabay", "pexels", "foto", "fotos", "bild", "bilder", "abbildung", "grafik", "karte",
-    "imagen", "imagenes", "ilustracion", "immagine", "immagini", "afbeelding", "fotografia", "credit",
-    "credits", fold("фото"), "عکس", "تصویر", "صورة", "写真", "图片", "사진",
+    "imagen", "imagenes", "ilustracion", "immagine", "immagini", "afbeelding", "fotografia",
+    fold("фото"), "عکس", "تصویر", "صورة", "写真", "图片", "사진",
 ))
 ITEM_WORDS = frozenset((
     "article", "articles", "story", "stories", "post", "posts", "work", "content", "contents", "text", "texts",
@@ -475,39 +551,61 @@ THIS_WORDS = frozenset((
     "cet", "ce", "cette", "notre", "questo", "questa", "nostro", "dit", "deze", "onze", "این", "هذا",
 ))
 ALL_WORDS = frozenset(("all", "entire", "whole", "alle", "todo", "todos", "tout", "tous", "tutti", "همه", "كل"))
+# things other than the item that a license is often named for in the news ("the dataset is CC BY-NC")
 OTHER_SUBJECTS = frozenset((
-    "dataset", "datasets", "data", "database", "databases", "code", "software", "library", "model", "models",
-    "app", "application", "tool", "tools", "font", "fonts", "song", "songs", "music", "album", "recording",
-    "book", "books", "paper", "papers", "study", "studies", "survey", "archive", "archives", "collection",
-    "collections", "corpus", "repository", "guidelines", "textbook", "course", "curriculum", "game", "games",
-    "documentation", "manual", "wiki", "wikipedia", "encyclopedia", "project", "platform", "standard",
-    "research", "findings", "journal", "preprint", "daten", "datos", "donnees",
+    "dataset", "datasets", "data", "database", "databases", "code", "software", "model", "models", "app",
+    "font", "fonts", "song", "songs", "music", "album", "recording", "book", "books", "paper", "papers",
+    "study", "studies", "survey", "corpus", "repository", "preprint", "daten", "datos", "donnees",
 ))
+MEDIA_AFTER = re.compile(r"^\W*(?:via\s+)?(?:flickr|wikimedia|unsplash|pixabay|pexels)\b")
 CLAUSE_ENDS = re.compile(r"[.;!?|]\s|\n")
 
 
-def subject_of(prefix: str, closing: bool) -> str:
-    """What the words before a license mention make it speak of: media, item, site, other or none.
+def has_media_word(text: str) -> bool:
+    """Whether a text names a picture, a map, a video or the like."""
+    return bool(MEDIA_WORDS.intersection(_WORD.findall(fold(text))))
 
-    A picture's word anywhere in the clause makes it a media credit ("Photos in this story are CC BY-NC");
-    otherwise the nearest telling word wins. An item word counts after "this", "our" and their translations ("item"), or
-    after "all" ("site": the site-wide formula, which counts only in the closing part or the byline),
-    or alone in the closing part of the body.
+
+def subject_of(prefix: str, closing: bool, suffix: str = "") -> str:
+    """What the words around a license mention make it speak of: media, item, site, other or none.
+
+    Of a picture's word and an item word after "this", "our" and their translations, the first in the
+    clause wins ("Photos in this story are CC BY-NC" is a media credit, "This article and its photos are
+    CC BY-NC" the item's own). Else the nearest telling word wins: an item word after "all" is "site"
+    (the site-wide formula, which counts only where a credit line stands), an item word alone counts in
+    the closing part of the body. "via Flickr" after the license makes it a media credit too.
     """
     clause = CLAUSE_ENDS.split(fold(prefix))[-1]
     words = _WORD.findall(clause)
-    if MEDIA_WORDS.intersection(words):
-        return "media"  # "Photos in this story are CC BY-NC": a picture's terms never license the text
+    media = next((index for index, word in enumerate(words) if word in MEDIA_WORDS), None)
+    item = next((index for index, word in enumerate(words)
+                 if word in ITEM_WORDS and THIS_WORDS.intersection(words[max(0, index - 3):index])), None)
+    if item is not None and (media is None or item < media):
+        return "item"
+    if media is not None or MEDIA_AFTER.match(fold(suffix)):
+        return "media"
     for index in range(len(words) - 1, -1, -1):
         word = words[index]
         if word in ITEM_WORDS:
-            before = words[max(0, index - 3):index]
-            if THIS_WORDS.intersection(before):
-                return "item"
-            if ALL_WORDS.intersection(before):
+            if ALL_WORDS.intersection(words[max(0, index - 3):index]):
                 return "site"
             if closing:
                 return "item"
         if word in OTHER_SUBJECTS:
             return "other"
     return "none"
+
+
+GRANT = re.compile(fold_pattern(
+    r"\b(?:licen[cs]ed|available|released|distributed|published|offered|made\s+available)\s+under\b"
+    r"|\blicen[cs]e\s*:|\blizenz\s*:|\blizenziert\s+unter\b|\bunter\s+der\s+lizenz\b"
+    r"|\bbajo\s+(?:la|una)\s+licencia\b|\bsous\s+(?:la\s+)?licence\b|\bsotto\s+(?:la\s+)?licenza\b"
+    r"|\bsob\s+(?:a\s+)?licen[cç]a\b|\bonder\s+(?:de\s+)?licentie\b"))
+
+
+def grants(text: str) -> list[tuple[int, int]]:
+    """Where a text grants a license ("licensed under", "Licence:"), in original offsets."""
+    folded = Folded(text)
+    if "licen" not in folded.text and "lizenz" not in folded.text and "under" not in folded.text:
+        return []
+    return [folded.span(match.start(), match.end()) for match in GRANT.finditer(folded.text)]

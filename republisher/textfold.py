@@ -37,6 +37,13 @@ LOOKALIKES = {
 }
 
 
+# small capitals have no decomposition of their own ("CC BY-ɴᴄ")
+SMALL_CAPITALS = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz"))
+# styled letters and digits that NFKC folds to plain ones: letterlike symbols, enclosed alphanumerics,
+# mathematical alphanumerics
+STYLED_LETTERS = ((0x2100, 0x2150), (0x2460, 0x24EA), (0x1D400, 0x1D800))
+
+
 def build_table() -> dict[int, str | None]:
     """The translation table behind fold: one-to-one mappings, and deletions of invisible characters."""
     table: dict[int, str | None] = {}
@@ -58,6 +65,13 @@ def build_table() -> dict[int, str | None]:
             table[code] = base[0].lower()
     for char, latin in LOOKALIKES.items():
         table[ord(char)] = latin
+    for char, latin in SMALL_CAPITALS.items():
+        table[ord(char)] = latin
+    for start, end in STYLED_LETTERS:  # 𝐍𝐂, ℕℂ, ①: the letter or digit they are styled from
+        for code in range(start, end):
+            plain = unicodedata.normalize("NFKC", chr(code))
+            if len(plain) == 1 and plain.isascii() and plain.isalnum():
+                table[code] = plain.lower()
     return table
 
 

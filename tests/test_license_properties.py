@@ -1,0 +1,104 @@
+"""Properties of the license readers, over inputs no example list could cover."""
+
+import html
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from republisher import license_text, licenses, statements
+from republisher.licensing import decide_license
+from republisher.textfold import DASHES, INVISIBLE, LOOKALIKES, Folded, fold
+from test_license_spellings import RESTRICTIVE
+
+POLICY = licenses.allowed_by_default()
+SEEN_AT = "2026-12-01T00:00:00+00:00"
+ATTRIBUTION_FAMILY = sorted(entry["short_name"] for entry in licenses.all_licenses()
+                            if entry["unit"].startswith("by") and entry["unit"] not in licenses.OTHER_UNITS)
+LATIN_TWINS = {latin: [char for char, twin in LOOKALIKES.items() if twin == latin] for latin in set(LOOKALIKES.values())}
+PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# text with the characters folding cares about mixed in
+tricky_text = st.text(alphabet=st.one_of(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)),
+    st.sampled_from(INVISIBLE + DASHES + "".join(LOOKALIKES) + "ＢＹ－ＮＣ©<>&;"),
+), max_size=120)
+
+
+@PROPERTIES
+@given(tricky_text)
+def test_every_folded_character_maps_back_to_the_character_it_came_from(text):
+    view = Folded(text)
+    for index, char in enumerate(view.text):
+        original = text[view.position(index)]
+        assert fold(original) == char or len(original.lower()) != 1
+
+
+@PROPERTIES
+@given(tricky_text)
+def test_folding_is_idempotent(text):
+    assert fold(fold(text)) == fold(text)
+
+
+@PROPERTIES
+@given(st.sampled_from(ATTRIBUTION_FAMILY), st.lists(st.tuples(st.integers(0, 40), st.sampled_from(INVISIBLE)),
+                                                   max_size=4))
+def test_invisible_characters_anywhere_in_a_license_name_change_nothing(name, insertions):
+    spoiled = name
+    for position, char in sorted(insertions, reverse=True):
+        spoiled = spoiled[:position] + char + spoiled[position:]
+    assert license_text.resolve_text(spoiled) == license_text.resolve_text(name)
+
+
+@PROPERTIES
+@given(st.sampled_from(ATTRIBUTION_FAMILY), st.data())
+def test_any_dash_and_any_lookalike_letter_read_as_the_plain_ones(name, data):
+    spoiled = "".join(data.draw(st.sampled_from(DASHES + "-")) if char == "-" else
+                      data.draw(st.sampled_from([char] + LATIN_TWINS.get(char.lower(), [])))
+                      for char in name)
+    assert license_text.resolve_text(spoiled) == license_text.resolve_text(name)
+
+
+@PROPERTIES
+@given(st.sampled_from(RESTRICTIVE), st.text(max_size=40), st.text(max_size=40))
+def test_a_restrictive_statement_among_any_other_words_never_lets_an_item_through(spelling, before, after):
+    rights = f"{before} {spelling} {after}"
+    feed = {"title": "Agency", "url": "https://agency.example/feed", "raw": {}}
+    entry = {"link": "https://agency.example/1", "content": "<p>Text.</p>", "summary": "", "rights": rights,
+             "raw": {"rights": rights, "rights_detail": {"type": "text/plain"}}}
+    source_license = {"license": "CC-BY-4.0", "evidence": "https://agency.example/about"}
+    decision = decide_license(entry, feed, source_license=source_license, policy=POLICY, seen_at=SEEN_AT)
+    assert decision["status"] == "blocked", (rights, decision["reason"])
+
+
+PIECES = ["<p>", "</p>", "<figure>", "</figure>", "<figcaption>", "</figcaption>", "<br>",
+          '<img src="https://cdn.example/a.jpg">', '<a rel="license" href="https://creativecommons.org/licenses/by/4.0/">',
+          '<a href="https://creativecommons.org/licenses/by-nc/2.0/">', "</a>", '<div class="caption">', "</div>",
+          " CC BY 4.0 ", " CC BY-NC 2.0 ", "Photo: ", "This article is licensed under ", "All rights reserved. ",
+          "© Reuters ", "Creative Commons ", "(c) AFP ", "&amp;", "&#8209;"]
+words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="<>&"),
+                max_size=30)
+well_formed = st.lists(st.one_of(st.sampled_from(PIECES), words), max_size=40).map("".join)
+hostile = st.lists(st.one_of(st.sampled_from(PIECES + ["<!--", "-->", "<", ">", "<![CDATA[", "</", "<p"]),
+                             st.text(max_size=30)), max_size=40).map("".join)
+
+
+@PROPERTIES
+@given(hostile)
+def test_statements_never_fail_on_any_markup(body):
+    for statement in statements.find_statements(body):
+        assert statement.scope in ("item", "media", "mention")
+        for src, start, end in statement.images:
+            assert body[start:end].lower().startswith("<img")
+        if statement.block:
+            start, end = statement.block
+            assert 0 <= start <= end <= len(body)
+
+
+@PROPERTIES
+@given(well_formed)
+def test_statements_quote_only_what_the_body_says(body):
+    shown = "".join(html.unescape(re.sub(r"<[^<>]*>", "", body)).split())
+    for statement in statements.find_statements(body):
+        if statement.found_in not in ("html rel=license", "html link to a license"):
+            assert "".join(statement.text.split()) in shown, statement
