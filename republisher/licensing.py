@@ -105,10 +105,12 @@ def decide_license(entry: dict, feed: dict, *, source_license: dict | None = Non
     context = make_context(feed, seen_at)
     item_url = entry.get("link") or context.feed_url
     content, media, mentions = html_findings(entry, item_url, context)
+    source = entry.get("source")
     by_level = {
-        "item": metadata_findings(entry.get("raw") or {}, "item", item_url, context),
-        "source": metadata_findings(entry.get("source") or {}, "source", item_url, context)
-        + source_title_findings(entry.get("source") or {}, item_url, context),
+        "item": metadata_findings(entry.get("raw") or {}, "item", item_url, context)
+        + author_findings(entry, item_url, context),
+        "source": metadata_findings(source, "source", item_url, context)
+        + source_title_findings(source, item_url, context) if source else [],
         "feed": feed_findings(feed, context),
         "content": content,
         "editor_source": editor_source_findings(source_license, context),
@@ -134,10 +136,18 @@ def decide_license(entry: dict, feed: dict, *, source_license: dict | None = Non
     return result
 
 
+_last_context: tuple = (None, None, None)
+
+
 def make_context(feed: dict, seen_at: str | None) -> Context:
-    """The facts all findings of one feed share."""
-    return feed_context(feed.get("url"), feed.get("format"), tuple((feed.get("namespaces") or {}).values()),
-                        seen_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    """The facts all findings of one feed share (the entries of one fetch ask for the same ones)."""
+    global _last_context
+    cached_feed, cached_seen_at, context = _last_context
+    if cached_feed is not feed or cached_seen_at != seen_at or seen_at is None:
+        context = feed_context(feed.get("url"), feed.get("format"), tuple((feed.get("namespaces") or {}).values()),
+                               seen_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        _last_context = (feed, seen_at, context)
+    return context
 
 
 @functools.lru_cache(maxsize=256)
@@ -253,14 +263,23 @@ def rights_findings(text: str, level: str, found_in: str, url: str | None, conte
             seen.add((mention.license, mention.exact, kind))
             found.append(Finding(mention.license, level, found_in, text, url, context.seen_at, kind=kind,
                                  exact=mention.exact))
-    if level in ("item", "source"):
-        party = license_text.credited_party(text)
-        if party:
-            found.append(Finding(None, level, found_in, text, url, context.seen_at, kind="third_party", party=party))
+    party = license_text.credited_party(text)  # at every level: a feed titled after an agency is checked too
+    if party:
+        found.append(Finding(None, level, found_in, text, url, context.seen_at, kind="third_party", party=party))
     for term in license_text.terms(text):
         kind = "reserved" if term.kind == "reserved" else "restricted"
         found.append(Finding(None, level, found_in, text, url, context.seen_at, kind=kind,
                              term=None if kind == "reserved" else term.kind))
+    return found
+
+
+def author_findings(entry: dict, url: str | None, context: Context) -> list[Finding]:
+    """An agency named as the item's author ("The Associated Press", "Jane Doe, Reuters")."""
+    found = []
+    for name in entry.get("authors") or ():
+        party = license_text.credited_party(name) if isinstance(name, str) else None
+        if party:
+            found.append(Finding(None, "item", "author", name, url, context.seen_at, kind="third_party", party=party))
     return found
 
 
@@ -287,15 +306,13 @@ def html_findings(entry: dict, item_url: str | None, context: Context) -> tuple[
     item, media, mentions = [], feed_media_credits(entry, content), []
     for body_name, body in bodies:
         for statement in statements.find_statements(body):
-            if statement.scope == "media":
-                media.append(dict(statement.as_dict(), body=body_name))
-                continue
-            finding = Finding(statement.license, "content", statement.found_in, statement.text, item_url,
-                              context.seen_at, kind=statement.kind, exact=statement.exact,
-                              location=statement.location, party=statement.party, term=statement.term,
-                              block=statement.block if body_name == "content" else None)
             if statement.scope == "item":
-                item.append(finding)
+                item.append(Finding(statement.license, "content", statement.found_in, statement.text, item_url,
+                                    context.seen_at, statement.kind, statement.exact, statement.location,
+                                    statement.party, statement.term,
+                                    statement.block if body_name == "content" else None))
+            elif statement.scope == "media":
+                media.append(dict(statement.as_dict(), body=body_name))
             else:
                 mentions.append(Finding(statement.license, "content", statement.found_in, statement.text, item_url,
                                         context.seen_at, kind="mention", exact=statement.exact, location="body"))
@@ -303,7 +320,11 @@ def html_findings(entry: dict, item_url: str | None, context: Context) -> tuple[
 
 
 def feed_media_credits(entry: dict, content: str) -> list[dict]:
-    """media:credit and media:copyright, each kept with the entry's pictures that the body shows."""
+    """media:credit and media:copyright, each kept with the pictures of the entry that the body shows.
+
+    A picture is known under many addresses (sizes, CDN proxies, query strings); its file name is what
+    identifies it. When the body shows pictures but none is the credited one, the credit is unplaced.
+    """
     raw = entry.get("raw") or {}
     if not raw.get("media_credit") and not raw.get("media_copyright"):
         return []
@@ -312,32 +333,32 @@ def feed_media_credits(entry: dict, content: str) -> list[dict]:
     texts = [text.strip() for text in texts if isinstance(text, str) and text.strip()]
     if not texts:
         return []
-    urls = {item.get("url") for key in ("media_content", "media_thumbnail") for item in raw.get(key) or ()
-            if isinstance(item, dict) and item.get("url")}
-    shown = [image for image in statements.body_images(content) if image.src in urls]
+    keys = {statements.image_key(item["url"]) for key in ("media_content", "media_thumbnail")
+            for item in raw.get(key) or () if isinstance(item, dict) and isinstance(item.get("url"), str)}
+    images = statements.body_images(content)
+    shown = [image for image in images if statements.image_key(image.src) in keys]
     found = []
     for text in texts:
-        for image in shown or [None]:
-            for statement in statements.credit_statements(text, image):
-                found.append(dict(statement.as_dict(), body="content", found_in="media:credit",
-                                  elsewhere=image is None))
+        for statement in statements.credit_statements(text, shown, strict=True):
+            found.append(dict(statement.as_dict(), body="content", found_in="media:credit",
+                              elsewhere=not images))
     return found
 
 
 def media_decisions(media: list[dict], entry: dict, policy: frozenset) -> dict:
-    """Each media credit with whether the policy allows its image; a reason when a refused one has no image."""
+    """Each media credit with whether the policy allows its images; a reason when a refused one has none."""
     if not media:
         return {"media": [], "unplaced": None}
     decided, unplaced = [], None
     images_in_body = "<img" in (entry.get("content") or "").lower()
     for credit in media:
         allowed, reason = media_allowed(credit, policy)
-        image = credit.get("image")
-        decided.append({"image": image[0] if image else None, "span": list(image[1:]) if image else None,
-                        "body": credit.get("body"), "credit": credit["text"], "kind": credit["kind"],
-                        "license": credit.get("license"), "party": credit.get("party"), "term": credit.get("term"),
-                        "location": credit["location"], "allowed": allowed, "reason": reason})
-        if not allowed and not image and images_in_body and not credit.get("elsewhere") and unplaced is None:
+        images = [{"src": src, "span": [start, end]} for src, start, end in credit.get("images") or ()]
+        decided.append({"images": images, "body": credit.get("body"), "credit": credit["text"],
+                        "kind": credit["kind"], "license": credit.get("license"), "party": credit.get("party"),
+                        "term": credit.get("term"), "location": credit["location"], "found_in": credit["found_in"],
+                        "allowed": allowed, "reason": reason})
+        if not allowed and not images and images_in_body and not credit.get("elsewhere") and unplaced is None:
             unplaced = f"held for an editor: a media credit that the policy does not allow ({reason}) is not " \
                        f"beside any one image: {quote(credit['text'])}"
     return {"media": decided, "unplaced": unplaced}
@@ -450,6 +471,11 @@ def choose_license(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, 
             fallback = [f for lower in METADATA_LEVELS[index + 1:] for f in by_level[lower]]
             fallback += by_level["content"] + by_level["editor_source"]
             return choose_metadata(by_level[level], by_level["content"], fallback)
+    return choose_without_metadata(by_level)
+
+
+def choose_without_metadata(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
+    """When the metadata says nothing: the item's own notice, else the editor's source license."""
     if by_level["content"]:
         winner, reason = settle_level(by_level["content"])
         if winner is not None or reason:
@@ -555,13 +581,15 @@ def decision(chosen: Finding | None, reason: str | None, findings: list[Finding]
     allowed = chosen is not None and licenses.permitted(chosen.license, policy)
     if chosen is not None and chosen.license and not allowed:
         reason = licenses.refusal(chosen.license)
+    stored = [finding.as_dict() for finding in findings]
+    evidence = next((stored[index] for index, finding in enumerate(findings) if finding is chosen), None)
     return {
         "license": chosen.license if chosen else None,
         "allowed": allowed,
         "status": "pending" if allowed else "blocked",
         "reason": None if allowed else reason or NO_LICENSE,
-        "evidence": chosen.as_dict() if chosen else None,
-        "findings": [finding.as_dict() for finding in findings],
+        "evidence": (dict(evidence) if evidence else chosen.as_dict()) if chosen else None,
+        "findings": stored,
         "rights": retained_rights(entry, feed),
         "attribution_party": attribution_party(entry, feed),
     }

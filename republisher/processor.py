@@ -71,10 +71,13 @@ def withhold(content: str, decision: dict, original_url: str | None) -> tuple[st
     """
     edits, images, notices = [], {}, []
     for credit in decision.get("media") or ():
-        if not credit.get("allowed") and credit.get("span") and credit.get("body") == "content":
-            start, end = credit["span"]
-            edits.append((start, end, withheld_image_html(credit, original_url)))
-            images.setdefault(media_reason(credit), set()).add((start, end))
+        if credit.get("allowed") or credit.get("body") != "content":
+            continue
+        for image in credit.get("images") or ():
+            start, end = image["span"]
+            if (start, end) not in images:  # an image two credits refuse is removed, and counted, once
+                images[(start, end)] = media_reason(credit)
+                edits.append((start, end, withheld_image_html(credit, original_url)))
     for finding in decision.get("contradicted") or ():
         if finding.get("block"):
             start, end = finding["block"]
@@ -89,7 +92,10 @@ def withhold(content: str, decision: dict, original_url: str | None) -> tuple[st
         kept.append((start, end))
     pieces.append(content[position:])
     clauses = []
-    for reason, spans in images.items():
+    by_reason: dict[str, set] = {}
+    for span, reason in images.items():
+        by_reason.setdefault(reason, set()).add(span)
+    for reason, spans in by_reason.items():
         count = len(spans & set(kept))
         if count:
             clauses.append(f"{attribution.counted(count, 'image', 'images')} removed: "

@@ -2,15 +2,18 @@
 
 A statement decides the item's license only when it speaks of the item: a ``rel="license"`` link outside
 figures and captions, a sentence about this article, story, post, work, content or text, or a bare
-license line in the closing part of the body or the byline ("All Content by X is licensed under …").
-A license, a reservation of rights or an agency's credit inside a figure, a caption or an element whose
-class or id says caption or credit, beside an image, or after "photo", "image", "map", "via Flickr" and
-the like is a **media credit**: it is kept with its image and never decides the item's license. A
-license named for something else ("the dataset is CC BY-NC") is a mention and decides nothing.
+license line standing on its own, in the closing part of the body or in the byline ("All Content by X is
+licensed under …"). A license, a reservation of rights or an agency's credit inside a figure, a
+figcaption or a caption, beside an image, or after "photo", "image", "map", "via Flickr" and the like is
+a **media credit**: it is kept with its images and never decides the item's license. A license named
+for something else ("the dataset is CC BY-NC") is a mention and decides nothing. An element whose class
+says caption or credit holds media credits too, unless what it says speaks of the item itself ("This
+story was provided by …").
 
 The body is read where a keyword occurs and around each image, never parsed whole, so that the cost
 stays linear in its length; every offset comes back in the original text, so that evidence is quoted
-verbatim and an image or a notice can be cut out of it exactly.
+verbatim and an image or a notice can be cut out of it exactly. A body with more blocks or pictures
+than are read is held for an editor rather than read in part.
 """
 
 import functools
@@ -24,42 +27,66 @@ from .text import sentence_around
 from .textfold import Folded, fold
 
 LICENSE_RELS = frozenset({"license", "http://www.iana.org/assignments/relation/license"})
-BADGE_HOSTS = ("i.creativecommons.org", "licensebuttons.net", "mirrors.creativecommons.org",
-               "creativecommons.org/images", "ccsearch", "badge")
-# where a license may be named in a body: "Attribution 4.0" or "Public Domain Mark" without "CC" or
-# "Creative Commons" comes with the word license or a link to creativecommons.org
-BODY_LICENSE_KEYWORDS = ("creative",)  # and "cc" before BY or 0 (_CC_CODE)
-# where a reservation of rights may be written, in an ASCII body; other bodies are also read for these
-RIGHTS_KEYWORDS = ("©", "reserv")
-RIGHTS_KEYWORDS_OTHER = ("vorbehalten", "riservat", "voorbehouden", "zastrze", fold("права"), "حقوق", "版权",
-                         "版權", "無断", "무단", "hakla")
-# looked for in the closing part of the body only, where credit lines and terms of use stand
-BODY_KEYWORDS = BODY_LICENSE_KEYWORDS + RIGHTS_KEYWORDS
-BODY_KEYWORDS_OTHER = BODY_KEYWORDS + license_text.SCRIPT_KEYWORDS + RIGHTS_KEYWORDS_OTHER
-CLOSING_KEYWORDS = ("licen", "copy", "&#169", "(c)", "provided by", "contributed", "prohibit", "republi",
-                    "permission", "commercial", "personal use", "deriv", "vorbehalten")  # "copy": &copy; copyright
-CONTAINER_WORDS = (("caption", "caption"), ("credit", "caption"), ("byline", "byline"))
+BADGE_HOSTS = ("i.creativecommons.org", "licensebuttons.net", "mirrors.creativecommons.org")
+# read wherever they stand in a body, each the cheapest way: words by str.find, and kept only in the
+# forms a notice uses (not "Federal Reserve" or "Republican"); "Creative Commons", "copyright", "&copy;",
+# a CC code and "(c)" by one regex, as they share a letter and a regex finds a literal prefix fast; a
+# numeric copyright sign from each "&", which a search for one character finds fastest; "©" only in a
+# body that is not ASCII
+BODY_WORDS = {"licen": None, "reserv": ("reserved", "reserves", "reservad"), "republi": ("republicat", "republish"),
+              "prohibit": None, "provided by": None}
+COPYRIGHT_OR_CC = re.compile(r"c(?:reative(?:[\s_-]|&nbsp;|&#160;|&#xa0;)*commons|opy(?:right|;)|\)"
+                             r"|c(?:[\s_(:.|-]|&nbsp;|&#160;|&#xa0;)*(?:by|0|zero))")
+NUMERIC_COPYRIGHT = ("&#169", "&#xa9")
+BODY_KEYWORDS = ("©",)
+# the words without which COPYRIGHT_OR_CC does not match: a short text that has none of them, of BODY_WORDS
+# and of EDGE_KEYWORDS is not searched further
+PATTERN_WORDS = ("creative", "copy", "cc", "c)") + NUMERIC_COPYRIGHT
+QUICK_LOOK = 400  # characters up to which the words are looked for first
+BODY_KEYWORDS_OTHER = license_text.SCRIPT_KEYWORDS + (
+    "vorbehalten", "riservat", "voorbehouden", "zastrze", fold("права"), fold("перепечатка"), "حقوق", "版权",
+    "版權", "转载", "転載", "無断", "무단", "hakla", fold("рейтер"), "رويترز", "路透", "新华社", "法新社")
+# read at the start and at the end of a body, where credit lines and terms of use stand
+EDGE_KEYWORDS = ("contributed", "permission", "commercial", "personal use", "deriv", "distributed by",
+                 "vorbehalten", "riservat", "voorbehouden", "zastrze", "interdit", "verboten", "source:", "with afp", "avec", "courtesy")
+QUICK_WORDS = PATTERN_WORDS + tuple(BODY_WORDS) + EDGE_KEYWORDS
+CONTAINER_WORDS = ("caption", "credit", "byline")
+VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
+                       "param", "track"))
 WINDOW = 300  # characters read on each side of a keyword for its block
 CONTAINER_REACH = 800  # characters searched back for an open figure, caption or credit element
 CLOSING_TEXT = 400  # visible characters after a block that still leave it in the body's closing part
-CLOSING_REACH = 500  # the part of the body where the closing keywords are looked for
-DATELINE_REACH = 300  # a dateline's "(Agency)" stands within the first characters of the body
-CAPTION_TEXT = 300  # a block after a lone image is its caption when its text is at most this long
+EDGE_REACH = 500  # the parts of the body, at its start and its end, where the edge keywords are looked for
+DATELINE_REACH = 1500  # raw characters of the body in which its first lines, and a dateline, stand
+CAPTION_TEXT = 200  # a block after a lone image is its caption when it is this short and reads like one
 QUOTE_WHOLE = 300  # a rights paragraph this short is quoted whole ("© 2026 Reuters. All rights reserved.")
+SHORT_BLOCK = 160  # a bare license line this short stands on its own: the item's notice wherever it is
+MAX_TAG = 2000  # characters of a start tag whose attributes are read
 MAX_IMAGES = 200
 MAX_BLOCKS = 200
+MAX_FIGURE_DEPTH = 8
+_SENTENCE_ENDS = re.compile(r"\s[.!?]")  # read backwards
 # a tag that starts or ends a paragraph-like block (in folded, lower-case text)
 _BLOCK_EDGE = re.compile(r"</?(?:p|br|div|li|h[1-6]|td|th|blockquote|footer|section|figure|figcaption|caption"
-                         r"|article|aside|header|table|tr|dd|dt|ul|ol|pre|hr|main|nav)\b[^>]*>")
-_ANY_TAG = re.compile(r"<[^>]*>")
-_CC_CODE = re.compile(r"cc[\s_(:-]*(?:by|0|zero)")
+                         r"|article|aside|header|table|tr|dd|dt|ul|ol|pre|hr|main|nav)\b[^<>]*>")
+# a tag as browsers read one: "<" and a letter, "/", "!" or "?", to its ">" (or to the end of the text);
+# a "<" before anything else is text ("prices < 5")
+_ANY_TAG = re.compile(r"<[a-zA-Z/!?][^<>]*(?:>|$)")
 _BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|footer|header|section|article"
-                        r"|aside|figure|figcaption|caption|hr|pre|table|dd|dt)\b[^>]*>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
-_LINK = re.compile(r"<(?:a|link|area)\b[^>]*>", re.IGNORECASE)
+                        r"|aside|figure|figcaption|caption|hr|pre|table|dd|dt)\b[^<>]*>", re.IGNORECASE)
+_SPACING_TAG = re.compile(r"<(?:img|input|iframe|video|audio|embed|object|picture|source)\b[^<>]*>", re.IGNORECASE)
+_INVISIBLE_TAG = re.compile(r"<wbr\s*/?>", re.IGNORECASE)
+# names may not start in the middle of a run of name characters: a long run is read once, not again
+# from each of its characters
+_ATTRIBUTE = re.compile(r"""(?<![^\s"'/])([^\s=/>"']++)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s>"']++))""")
+_LINK = re.compile(r"<(?:a|link|area)\b[^<>]*>", re.IGNORECASE)
 _TAG_NAME = re.compile(r"<([a-z][a-z0-9-]*)")
+_CLASS_OR_ID = re.compile(r"""\s(?:class|id)\s*=\s*["']?([^"'<>]*)""")
 _SPACE = re.compile(r"\s+")
+_SIZE_SUFFIX = re.compile(r"-(?:\d{2,5}x\d{2,5}|scaled)$")
 IMAGE_SOURCES = ("src", "data-src", "data-lazy-src", "data-original")
+CAPTION_MARKERS = ("photo", "image", "foto", "picture", "credit", "©", "(c)", "/", "via ", "courtesy",
+                   "getty", "reuters", "afp", "shutterstock", "licen", "cc by", "creative commons")
 
 
 class Statement(NamedTuple):
@@ -74,7 +101,7 @@ class Statement(NamedTuple):
     exact: bool = True  # False when a license was named without its version
     party: str | None = None  # the agency or library credited
     term: str | None = None  # the restriction's kind: non_commercial | no_derivatives | no_reuse
-    image: tuple | None = None  # (src, start, end) of the image a media credit belongs to
+    images: tuple = ()  # ((src, start, end), ...) of the images a media credit belongs to
     block: tuple | None = None  # (start, end) of the notice in the body, to withhold it
 
     def as_dict(self) -> dict:
@@ -91,6 +118,11 @@ class Image:
     end: int
     original: tuple[int, int]
 
+    @property
+    def where(self) -> tuple:
+        """(src, start, end) in the original text."""
+        return (self.src, *self.original)
+
 
 def find_statements(body: str) -> list[Statement]:
     """Every license or rights statement in an HTML body, each scoped to the item, a medium, or neither."""
@@ -98,41 +130,84 @@ def find_statements(body: str) -> list[Statement]:
         return []
     view = Folded(body)
     low = view.text
-    images = find_images(view)
+    images, more_images = find_images(view) if "<" in body else ([], False)
     found: list[Statement] = []
     covered: list[tuple[int, int]] = []
-    for image in images[:MAX_IMAGES]:
+    for image in images:
         region = credit_region(low, image)
-        covered.append(region)
-        found += media_credits(view, region, [image])
-    blocks, read_until = 0, -1
+        if region:
+            covered.append(region)
+            found += credit_statements(text_of(view, region), [image], strict=False, start=region[0])
+    blocks, read_until, more_blocks = 0, -1, False
     for hit in keyword_hits(low):
-        if hit < read_until or blocks >= MAX_BLOCKS or any(start <= hit < end for start, end in covered):
+        if hit < read_until or covered and any(start <= hit < end for start, end in covered):
             continue  # in the block read for an earlier hit, or in an image's credit
-        span = block_span(low, hit)
-        read_until = span[1]
+        if blocks >= MAX_BLOCKS:
+            more_blocks = True
+            break
+        span, cut = block_span(low, hit)
+        read_until = hit + 1 if cut else span[1]  # a block cut by the window is read again from the next hit
         blocks += 1
         found += block_statements(view, span, images)
     found += dateline_statements(view)
-    return unique(found)
+    if more_images or more_blocks:
+        found.append(Statement("unrecognized", "item", "body", "html statement",
+                               f"the body has more {'pictures' if more_images else 'statements'} than are read"))
+    return unique(found) if len(found) > 1 else found
 
 
 def keyword_hits(low: str) -> list[int]:
     """Where a license or a reservation of rights may be written, sorted."""
-    hits = license_text.keyword_hits(low, BODY_KEYWORDS if low.isascii() else BODY_KEYWORDS_OTHER)
-    # "cc" followed by BY or 0: a regular expression finds it faster than str.find finds two letters
-    hits += [match.start() for match in _CC_CODE.finditer(low)
-             if match.start() == 0 or not low[match.start() - 1].isalnum()]
-    closing = max(0, len(low) - CLOSING_REACH)
-    tail = low[closing:]
-    for keyword in CLOSING_KEYWORDS:
-        if keyword in tail:  # cheaper than a find loop for the many keywords a body lacks
-            at = tail.find(keyword)
-            while at != -1:
-                hits.append(closing + at)
-                at = tail.find(keyword, at + len(keyword))
+    ascii = low.isascii()  # the keywords not written in ASCII cannot stand in an ASCII body
+    if ascii and len(low) <= QUICK_LOOK and not has_any(low, QUICK_WORDS):
+        return []  # a summary or a caption that names none of them
+    hits = [] if ascii else license_text.keyword_hits(low, BODY_KEYWORDS + BODY_KEYWORDS_OTHER)
+    for word, forms in BODY_WORDS.items():
+        at = low.find(word)
+        while at != -1:
+            if (at == 0 or not low[at - 1].isalnum()) and (forms is None or low.startswith(forms, at)):
+                hits.append(at)
+            at = low.find(word, at + len(word))
+    for match in COPYRIGHT_OR_CC.finditer(low):
+        at = match.start()
+        if low[at + 1] == ")":  # "(c)" is read from its "("
+            if not at or low[at - 1] != "(":
+                continue
+            at -= 1
+        if at == 0 or not low[at - 1].isalnum():
+            hits.append(at)
+    at = low.find("&")
+    while at != -1:
+        if low.startswith(NUMERIC_COPYRIGHT, at) and (at == 0 or not low[at - 1].isalnum()):
+            hits.append(at)
+        at = low.find("&", at + 1)
+    tail = max(0, len(low) - EDGE_REACH)
+    hits += [tail + at for at in edge_hits(low[tail:])] if tail else edge_hits(low)
+    if tail:  # the start, up to where the end's part begins
+        hits += edge_hits(low[:min(tail, EDGE_REACH)])
     hits.sort()
     return hits
+
+
+def has_any(text: str, words: tuple[str, ...]) -> bool:
+    """Whether any of the words is in the text (a loop: cheaper than any() over a generator)."""
+    for word in words:
+        if word in text:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def edge_hits(edge: str) -> tuple[int, ...]:
+    """Where the edge keywords stand in the start or the end of a body (agencies end every item alike)."""
+    hits = []
+    for keyword in EDGE_KEYWORDS:
+        if keyword in edge:  # cheaper than a find loop for the many keywords a body lacks
+            at = edge.find(keyword)
+            while at != -1:
+                hits.append(at)
+                at = edge.find(keyword, at + len(keyword))
+    return tuple(hits)
 
 
 def unique(found: list[Statement]) -> list[Statement]:
@@ -150,80 +225,109 @@ def unique(found: list[Statement]) -> list[Statement]:
 
 
 def body_images(body: str) -> list[Image]:
-    """The pictures an HTML body shows (license badges left out)."""
-    return find_images(Folded(body)) if body else []
+    """The pictures an HTML body shows (license badges and tracking pixels left out)."""
+    return find_images(Folded(body))[0] if body else []
 
 
-def find_images(view: Folded) -> list[Image]:
-    """The images of the body that show something (license badges left out)."""
+def find_images(view: Folded) -> tuple[list[Image], bool]:
+    """(the images of the body that show something, whether there are more than are read)."""
     low = view.text
     images, seen = [], 0
     at = low.find("<img")
-    while at != -1 and seen < MAX_IMAGES:
+    while at != -1:
+        if seen >= MAX_IMAGES:
+            return images, True
         seen += 1
-        end = low.find(">", at)
+        end = low.find(">", at, at + MAX_TAG)
         if end == -1:
             break
         attributes = tag_attributes(view.slice(at, end + 1))
         src = next((attributes[key] for key in IMAGE_SOURCES if attributes.get(key)), "")
         src = html.unescape(src).strip()
-        if src and not is_badge(src, attributes.get("alt") or ""):
+        if src and not is_badge(src, attributes, low, at) and not is_pixel(attributes):
             images.append(Image(src, at, end + 1, view.span(at, end + 1)))
         at = low.find("<img", end)
-    return images
+    return images, False
 
 
-def is_badge(src: str, alt: str) -> bool:
-    """Whether an image is a license badge (the 88x31 button beside a license link), not a picture."""
-    lowered = src.lower()
-    return any(host in lowered for host in BADGE_HOSTS) or "creative commons" in alt.lower()
+def is_badge(src: str, attributes: dict, low: str, at: int) -> bool:
+    """Whether an image is a license button (the 88x31 badge inside a license link), not a picture."""
+    if any(host in src.lower() for host in BADGE_HOSTS):
+        return True
+    if "creative commons" not in (attributes.get("alt") or "").lower():
+        return False
+    link = low.rfind("<a", max(0, at - WINDOW), at)  # a self-hosted button: inside a link to a license
+    return link != -1 and low.rfind("</a", link, at) == -1 and "creativecommons" in low[link:at]
 
 
-def credit_region(low: str, image: Image) -> tuple[int, int]:
+def is_pixel(attributes: dict) -> bool:
+    """Whether an image is a 1x1 tracking pixel (the sanitizer drops those)."""
+    width, height = (attributes.get(key, "").strip().rstrip("px") for key in ("width", "height"))
+    return width in ("0", "1") and height in ("0", "1")
+
+
+def credit_region(low: str, image: Image) -> tuple[int, int] | None:
     """The part of the body that credits an image: its figure, else its block and a caption after it."""
-    figure = open_element(low, image.start, "<figure", "</figure")
+    figure = outer_figure(low, image.start)
     if figure is not None:
         close = low.find("</figure", image.end, image.end + 4 * CONTAINER_REACH)
         return figure, (close + len("</figure>")) if close != -1 else min(len(low), image.end + WINDOW)
-    start, end = block_span(low, image.start)
-    text_before = visible(low[start:image.start]).strip()
-    text_after = visible(low[image.end:end]).strip()
-    if not text_before and not text_after:
-        # a picture alone in its paragraph: the next short block is its caption
-        edge = _BLOCK_EDGE.match(low, end)
-        after = edge.end() if edge else end + 1
-        next_start, next_end = block_span(low, min(len(low) - 1, after)) if after < len(low) else (end, end)
-        if next_start >= end - 1 and len(visible(low[next_start:next_end]).strip()) <= CAPTION_TEXT:
-            return start, next_end
+    (start, end), _ = block_span(low, image.start)
+    if visible(low[start:image.start]).strip() or visible(low[image.end:end]).strip():
+        return start, end
+    # a picture alone in its paragraph: the next short block is its caption when it reads like one
+    following = next_text(low, end)
+    if following is None:
+        return start, end
+    (next_start, next_end), _ = block_span(low, following)
+    caption = visible(low[next_start:next_end]).strip()
+    if caption and len(caption) <= CAPTION_TEXT and any(marker in caption for marker in CAPTION_MARKERS) \
+            and license_text.subject_of(caption, closing=False) != "item":
+        return start, next_end
     return start, end
 
 
-def media_credits(view: Folded, region: tuple[int, int], images: list[Image]) -> list[Statement]:
-    """The licenses, reservations and agencies a caption or credit names, each kept with its images."""
-    text = text_of(view, region)
+def next_text(low: str, at: int) -> int | None:
+    """Where the next text after a position begins, past tags and white space (within the window)."""
+    limit = min(len(low), at + WINDOW)
+    while at < limit:
+        if low[at] == "<":
+            close = low.find(">", at, limit)
+            if close == -1:
+                return None
+            at = close + 1
+        elif low[at].isspace():
+            at += 1
+        else:
+            return at
+    return None
+
+
+def credit_statements(text: str, images: list[Image], *, strict: bool, start: int = 0) -> list[Statement]:
+    """What a caption or credit says, each statement kept with its images.
+
+    In an element whose class says caption or credit (strict False), what speaks of the item itself
+    ("This story was provided by The Associated Press") stays the item's statement.
+    """
     if not text:
         return []
-    found = []
-    for image in images:
-        found += credit_statements(text, image)
-    return found
-
-
-def credit_statements(text: str, image: Image | None) -> list[Statement]:
-    """Media credit statements read from one caption or credit text."""
-    if license_text.subject_of(text, closing=False) == "item" and not any(
-            word in fold(text) for word in ("photo", "image", "foto")):
-        return []  # a statement about the article itself that happens to follow a picture
-    where = (image.src, *image.original) if image else None
+    if not strict and license_text.subject_of(text, closing=True) == "item" and not license_text.has_media_word(text):
+        return [statement for statement in read_block(text_fragment(text), True, False) if statement.scope == "item"]
+    where = tuple(image.where for image in images)
     found = [Statement("license" if m.license else "unrecognized", "media", "caption", "html credit", text,
-                       license=m.license, exact=m.exact, image=where) for m in license_text.scan(text)]
+                       license=m.license, exact=m.exact, images=where) for m in license_text.scan(text)]
     found += [Statement("reserved" if term.kind == "reserved" else "restricted", "media", "caption",
-                        "html credit", text, term=None if term.kind == "reserved" else term.kind, image=where)
+                        "html credit", text, term=None if term.kind == "reserved" else term.kind, images=where)
               for term in license_text.terms(text)]
     party = license_text.credited_party(text)
     if party:
-        found.append(Statement("third_party", "media", "caption", "html credit", text, party=party, image=where))
+        found.append(Statement("third_party", "media", "caption", "html credit", text, party=party, images=where))
     return found
+
+
+def text_fragment(text: str) -> str:
+    """Plain text as a fragment read_block can take (its markup characters escaped)."""
+    return html.escape(text, quote=False)
 
 
 # ---------------------------------------------------------------- statements in the text
@@ -233,80 +337,109 @@ def block_statements(view: Folded, span: tuple[int, int], images: list[Image]) -
     """The statements of one block of the body, scoped by where the block stands and what it says."""
     low = view.text
     start, end = span
-    container = container_kind(low, start)
+    container, container_start = container_kind(low, start)
     fragment = view.slice(start, end)
-    nearest = nearest_image(images, start)
-    where = (nearest.src, *nearest.original) if nearest else None
-    if container == "caption":
-        return credit_statements(fragment_text(fragment), nearest)
-    original = view.span(start, end)
+    if container == "figure":
+        return credit_statements(fragment_text(fragment), figure_images(images, container_start, start),
+                                 strict=True)
+    if container == "credit":
+        return credit_statements(fragment_text(fragment), nearby_images(images, start), strict=False)
     # the position-free reading of a block is cached: agencies end every item with the same lines
-    found = read_block(fragment, is_closing(low, end), container == "byline")
-    # the offsets are the last two fields; building the tuple directly is cheaper than _replace
+    found = read_block(fragment, is_closing(low, end) or is_opening(low, start), container == "byline")
+    if not found:
+        return []
+    original = view.span(start, end)
+    where = tuple(image.where for image in nearby_images(images, start)) if images else ()
+    # built whole rather than with _replace, which costs more than the rest of a cached block's reading
     return [Statement(*statement[:-1], original) if statement.scope == "item" else
             Statement(*statement[:-2], where, None) if statement.scope == "media" else statement
             for statement in found]
 
 
 @functools.lru_cache(maxsize=4096)
-def read_block(fragment: str, closing: bool, byline: bool) -> tuple[Statement, ...]:
-    """What one block of HTML states, scoped, without the offsets that depend on where it stands."""
+def read_block(fragment: str, edge: bool, byline: bool) -> tuple[Statement, ...]:
+    """What one block of HTML states, scoped, without the offsets that depend on where it stands.
+
+    edge: the block stands in the opening or the closing part of the body, where a bare license line is
+    the item's own notice.
+    """
     text = fragment_text(fragment)
-    found = [link_statement(link, text, closing, byline) for link in license_links(fragment)]
-    found += [text_statement(mention, text, closing, byline) for mention in license_text.scan(text)]
-    found += rights_statements(text, closing)
+    short = len(text) <= SHORT_BLOCK
+    found = [link_statement(link, text, edge, byline, short) for link in license_links(fragment)]
+    mentions = license_text.scan(text)
+    found += [text_statement(mention, text, edge, byline, short) for mention in mentions]
+    found += grant_statements(text, mentions, edge, byline, short)
+    found += rights_statements(text, edge)
     return tuple(found)
 
 
 def license_links(fragment: str) -> list[dict]:
-    """Links in a block whose target is a Creative Commons license: {license, href, rel, anchor}."""
+    """Links in a block to a license: {license, href, rel, anchor}; rel=license links to any terms count."""
     links = []
+    lowered = fragment.lower()
     for match in _LINK.finditer(fragment):
         attributes = tag_attributes(match.group(0))
         href = html.unescape(attributes.get("href") or "").strip()
-        if not href or not (licenses.resolve_url(href) or licenses.names_cc_license(href)):
-            continue
-        close = fragment.lower().find("</a", match.end())
-        anchor = visible(fragment[match.end():close if close != -1 else len(fragment)]).strip()
         rels = set((attributes.get("rel") or "").lower().split())
-        links.append({"license": licenses.resolve_url(href), "href": href, "rel": bool(rels & LICENSE_RELS),
-                      "anchor": anchor})
+        is_rel = bool(rels & LICENSE_RELS)
+        known = licenses.resolve_url(href) if href else None
+        if not href or not (known or is_rel or licenses.names_cc_license(href)):
+            continue
+        close = lowered.find("</a", match.end())
+        anchor = visible(fragment[match.end():close if close != -1 else len(fragment)]).strip()
+        links.append({"license": known, "href": href, "rel": is_rel, "anchor": anchor})
     return links
 
 
-def link_statement(link: dict, text: str, closing: bool, byline: bool) -> Statement:
+def link_statement(link: dict, text: str, edge: bool, byline: bool, short: bool) -> Statement:
     """A license link, scoped: rel=license speaks of the item; a bare link speaks of what its sentence names."""
     kind = "license" if link["license"] else "unrecognized"
     if link["rel"]:
         return Statement(kind, "item", "rel=license", "html rel=license", link["href"], license=link["license"])
     at = text.find(link["anchor"]) if link["anchor"] else -1
-    prefix = sentence_prefix(text, at if at != -1 else len(text))
-    subject = license_text.subject_of(prefix, closing)
+    subject = license_text.subject_of(sentence_prefix(text, at if at != -1 else len(text)), edge,
+                                      sentence_suffix(text, at + len(link["anchor"]) if at != -1 else len(text)))
     if subject == "media":
         return Statement(kind, "media", "caption", "html link to a license", link["href"], license=link["license"])
-    scope, location = scope_of(subject, closing, byline)
+    scope, location = scope_of(subject, edge, byline, short)
     return Statement(kind, scope, location, "html link to a license", link["href"], license=link["license"])
 
 
-def text_statement(mention, text: str, closing: bool, byline: bool) -> Statement:
+def text_statement(mention, text: str, edge: bool, byline: bool, short: bool) -> Statement:
     """A license named in a block's text, scoped by the sentence that names it."""
     sentence = sentence_around(text, mention.start, mention.end)
-    subject = license_text.subject_of(sentence_prefix(text, mention.start), closing)
+    subject = license_text.subject_of(sentence_prefix(text, mention.start), edge,
+                                      sentence_suffix(text, mention.end))
     kind = "license" if mention.license else "unrecognized"
     if subject == "media":
         return Statement(kind, "media", "caption", "html statement", sentence, license=mention.license,
                          exact=mention.exact)
-    scope, location = scope_of(subject, closing, byline)
+    scope, location = scope_of(subject, edge, byline, short)
     return Statement(kind, scope, location, "html statement", sentence, license=mention.license,
                      exact=mention.exact)
 
 
-def rights_statements(text: str, closing: bool) -> list[Statement]:
+def grant_statements(text: str, mentions, edge: bool, byline: bool, short: bool) -> list[Statement]:
+    """A sentence that grants a license the registry does not know ("licensed under the X License")."""
+    found = []
+    for start, end in license_text.grants(text):
+        if any(start - 40 <= mention.start <= end + 80 for mention in mentions):
+            continue  # the grant names a license that was read
+        sentence = sentence_around(text, start, end)
+        subject = license_text.subject_of(sentence_prefix(text, start), edge)
+        if subject == "media":
+            continue
+        scope, location = scope_of(subject, edge, byline, short)
+        found.append(Statement("unrecognized", scope, location, "html statement", sentence))
+    return found
+
+
+def rights_statements(text: str, edge: bool) -> list[Statement]:
     """Reservations of rights, restrictive terms and agencies' credits in a block's text."""
     found = []
     for term in license_text.terms(text):
         sentence = text if len(text) <= QUOTE_WHOLE else sentence_around(text, term.start, term.end)
-        subject = license_text.subject_of(sentence_prefix(text, term.start), closing)
+        subject = license_text.subject_of(sentence_prefix(text, term.start), edge)
         if subject == "other":
             continue
         kind = "reserved" if term.kind == "reserved" else "restricted"
@@ -314,37 +447,37 @@ def rights_statements(text: str, closing: bool) -> list[Statement]:
         if subject == "media":
             found.append(Statement(kind, "media", "caption", "html credit", sentence, term=restriction))
         else:
-            found.append(Statement(kind, "item", "closing sentence" if closing else "body", "html statement",
+            found.append(Statement(kind, "item", "closing sentence" if edge else "body", "html statement",
                                    sentence, term=restriction))
     party = license_text.credited_party(text, need_marker=True)
     if party:
-        media = license_text.subject_of(text, closing) == "media"
+        media = license_text.has_media_word(text) and license_text.subject_of(text, edge) == "media"
         found.append(Statement("third_party", "media" if media else "item", "caption" if media else "body",
                                "html credit" if media else "html statement", text, party=party))
     return found
 
 
 def dateline_statements(view: Folded) -> list[Statement]:
-    """An agency's dateline at the start of the story ("WASHINGTON (Reuters) -")."""
-    low = view.text
-    opening = low.find("(", 0, DATELINE_REACH)
-    if opening == -1 or low.find(")", opening, DATELINE_REACH) == -1:
+    """An agency's dateline at the start of the story's first lines ("WASHINGTON (Reuters) -")."""
+    head = view.slice(0, min(len(view.text), DATELINE_REACH))
+    if "(" not in head:
         return []
-    first = len(low) - len(low.lstrip())
-    span = block_span(low, first if low[first:first + 1] != "<" else low.find(">", first) + 1)
-    text = text_of(view, span)[:200]
-    party = license_text.dateline_party(text) if text else None
-    if not party:
-        return []
-    return [Statement("third_party", "item", "body", "html dateline", text, party=party, block=view.span(*span))]
+    lines = [line for line in fragment_text(head).split("\n") if line.strip()][:3]
+    for line in lines:
+        party = license_text.dateline_party(line)
+        if party:
+            return [Statement("third_party", "item", "body", "html dateline", line[:200], party=party)]
+    return []
 
 
-def scope_of(subject: str, closing: bool, byline: bool) -> tuple[str, str]:
+def scope_of(subject: str, edge: bool, byline: bool, short: bool) -> tuple[str, str]:
     """(scope, location) of a statement from what its sentence speaks of and where it stands."""
     if subject == "other":
         return "mention", "body"
-    if subject == "item" or closing or byline:  # "site" and "none" count only where a credit line stands
-        return "item", "byline" if byline else "closing sentence" if closing else "body"
+    # "site" (All content by …) and a bare line count where a notice stands: at an edge, in the byline,
+    # or as a short line of its own
+    if subject == "item" or edge or byline or (short and subject == "none"):
+        return "item", "byline" if byline else "closing sentence" if edge else "body"
     return "mention", "body"
 
 
@@ -356,77 +489,135 @@ def sentence_prefix(text: str, at: int) -> str:
     return text[start:at]
 
 
-def nearest_image(images: list[Image], at: int) -> Image | None:
+def sentence_suffix(text: str, at: int) -> str:
+    """The words of the clause after an offset."""
+    end = license_text.CLAUSE_ENDS.search(text, at, at + WINDOW)
+    return text[at:end.start() if end else at + WINDOW]
+
+
+def nearby_images(images: list[Image], at: int) -> list[Image]:
     """The last image before a position, when it is near enough to be the one a credit speaks of."""
     before = [image for image in images if image.end <= at and at - image.end <= 2 * WINDOW]
-    return before[-1] if before else None
+    return before[-1:]
+
+
+def figure_images(images: list[Image], figure_start: int, at: int) -> list[Image]:
+    """Every image of the figure a caption belongs to (a gallery's caption covers all its pictures)."""
+    found = [image for image in images if figure_start <= image.start < at]
+    return found or nearby_images(images, at)
 
 
 # ---------------------------------------------------------------- where a block stands
 
 
-def block_span(low: str, hit: int) -> tuple[int, int]:
-    """The paragraph (or similar block) around a position, at most WINDOW characters each side, no tag cut."""
+def block_span(low: str, hit: int) -> tuple[tuple[int, int], bool]:
+    """((start, end), cut): the paragraph (or similar block) around a position, at most WINDOW characters
+    each side, no tag cut; cut is True when the window, not a block edge, ended it."""
     floor, ceiling = max(0, hit - WINDOW), min(len(low), hit + WINDOW)
+    lines = low.find("\n", floor, ceiling) != -1  # plain text separates paragraphs by blank lines
     start = -1
-    for match in _BLOCK_EDGE.finditer(low, floor, hit):
-        start = match.end()
-    newline = low.rfind("\n", floor, hit)
-    start = max(start, newline + 1 if newline != -1 else -1)
+    for edge in _BLOCK_EDGE.finditer(low, floor, hit):  # the nearest block edge that ends before the hit
+        start = edge.end()
+    if lines:
+        paragraph = low.rfind("\n\n", max(floor, start), hit)
+        start = paragraph + 2 if paragraph != -1 else start
     if start == -1:  # no block edge near: cut at the window, but not inside a tag
         start = floor
         opening = low.rfind("<", max(0, floor - WINDOW), floor)
         if opening != -1 and low.rfind(">", opening, floor) == -1:
             start = opening
     following = _BLOCK_EDGE.search(low, hit, ceiling)
-    newline = low.find("\n", hit, ceiling)
-    ends = [at for at in (following.start() if following else -1, newline) if at != -1]
-    if ends:
-        return start, min(ends)
+    end = following.start() if following else -1
+    if lines:
+        paragraph = low.find("\n\n", hit, ceiling if end == -1 else end)
+        end = paragraph if paragraph != -1 else end
+    if end != -1:
+        return (start, end), False
+    if ceiling == len(low):
+        return (start, ceiling), False
+    sentence_end = last_sentence_end(low, hit, ceiling)
+    if sentence_end:  # a license name the window would cut is read whole from its own hit
+        return (start, sentence_end), True
     closing = low.find(">", ceiling, ceiling + WINDOW)
     if closing != -1 and low.find("<", ceiling, closing) == -1:
         ceiling = closing + 1
-    return start, ceiling
+    return (start, ceiling), True
 
 
-def open_element(low: str, at: int, opening: str, closing: str) -> int | None:
-    """Where the innermost element opened by `opening` that is still open at a position starts, or None."""
-    floor = max(0, at - CONTAINER_REACH)
-    last_open = low.rfind(opening, floor, at)
-    if last_open == -1 or low.rfind(closing, last_open, at) != -1:
-        return None
-    return last_open
-
-
-def container_kind(low: str, at: int) -> str | None:
-    """"caption" inside a figure, figcaption, caption or credit element; "byline" inside a byline; else None."""
-    if open_element(low, at, "<fig", "</fig") is not None:  # <figure> and <figcaption> alike
-        return "caption"
-    floor = max(0, at - CONTAINER_REACH // 2)  # a caption's or credit's own tag stands close to its text
-    for word, kind in CONTAINER_WORDS:
-        found = low.rfind(word, floor, at)
-        if found == -1:
-            continue
-        tag_start = low.rfind("<", floor, found)
-        if tag_start == -1 or low.rfind(">", tag_start, found) != -1 or low.startswith("</", tag_start):
-            continue  # the word is in text, or in an end tag
-        name = _TAG_NAME.match(low, tag_start)
-        tag_end = low.find(">", found)
-        if not name or tag_end == -1 or tag_end >= at:
-            continue
-        tag = name.group(1)
-        named_so = tag == word or "class" in low[tag_start:found] or "id=" in low[tag_start:found]
-        if named_so and low.count(f"</{tag}", tag_end, at) <= low.count(f"<{tag}", tag_end, at):
-            return kind
+def last_sentence_end(low: str, start: int, end: int) -> int | None:
+    """The end of the last sentence that closes between two positions outside a tag, or None."""
+    for match in _SENTENCE_ENDS.finditer(low[start:end][::-1]):
+        at = end - match.start() - 1
+        if low.rfind("<", start, at) <= low.rfind(">", start, at):
+            return at
     return None
+
+
+def outer_figure(low: str, at: int) -> int | None:
+    """Where the outermost figure still open at a position starts (a gallery holds figures), or None."""
+    floor = max(0, at - 4 * CONTAINER_REACH)
+    found, position = None, at
+    for _ in range(MAX_FIGURE_DEPTH):
+        opening = low.rfind("<figure", floor, position)
+        if opening == -1:
+            break
+        closed = low.count("</figure", opening, at)
+        opened = low.count("<figure", opening, at)
+        if opened > closed:
+            found = opening
+        position = opening
+    return found
+
+
+def container_kind(low: str, at: int) -> tuple[str | None, int]:
+    """(kind, where it starts) of the element a block stands in: "figure" inside a figure, figcaption or
+    caption; "credit" inside an element whose class or id says caption or credit; "byline"; else None."""
+    figure = outer_figure(low, at)
+    if figure is not None:
+        return "figure", figure
+    caption = low.rfind("<caption", max(0, at - CONTAINER_REACH), at)
+    if caption != -1 and low.rfind("</caption", caption, at) == -1:
+        return "figure", caption
+    floor = max(0, at - CONTAINER_REACH // 2)  # a caption's or credit's own tag stands close to its text
+    for word in CONTAINER_WORDS:
+        found = low.rfind(word, floor, at)
+        while found != -1:
+            kind = named_container(low, found, floor, at, word)
+            if kind:
+                return kind
+            found = low.rfind(word, floor, found)
+    return None, -1
+
+
+def named_container(low: str, found: int, floor: int, at: int, word: str) -> tuple[str, int] | None:
+    """The container a word names when it stands in the class or id of an element still open at `at`."""
+    tag_start = low.rfind("<", floor, found)
+    if tag_start == -1 or low.rfind(">", tag_start, found) != -1 or low.startswith("</", tag_start):
+        return None  # the word is in text, or in an end tag
+    name = _TAG_NAME.match(low, tag_start)
+    tag_end = low.find(">", found, at)
+    if not name or tag_end == -1 or name.group(1) in VOID_TAGS:
+        return None
+    named = _CLASS_OR_ID.search(low, tag_start, tag_end)
+    if not named or word not in named.group(1):
+        return None
+    tag = name.group(1)
+    if low.count(f"</{tag}", tag_end, at) > low.count(f"<{tag}", tag_end, at):
+        return None  # closed again before the position
+    return ("byline" if word == "byline" else "credit"), tag_start
 
 
 def is_closing(low: str, end: int) -> bool:
     """Whether a block stands in the closing part of the body (little visible text follows it)."""
-    if len(low) - end > 8 * CLOSING_TEXT + CLOSING_REACH:
+    if len(low) - end > 8 * CLOSING_TEXT + EDGE_REACH:
         return False
     tail = _ANY_TAG.sub("", low[end:])
     return len(tail) <= CLOSING_TEXT or len(visible(tail).strip()) <= CLOSING_TEXT
+
+
+def is_opening(low: str, start: int) -> bool:
+    """Whether a block is the first text of the body (where some publishers put their notice)."""
+    return start <= EDGE_REACH and not visible(low[:start]).strip()
 
 
 # ---------------------------------------------------------------- text helpers
@@ -440,7 +631,8 @@ def visible(fragment: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def fragment_text(fragment: str) -> str:
     """The readable text of an HTML fragment, blocks on their own lines (repeated closing lines are cached)."""
-    text = html.unescape(_ANY_TAG.sub("", _BLOCK_TAG.sub("\n", fragment)))
+    text = _INVISIBLE_TAG.sub("", fragment)
+    text = html.unescape(_ANY_TAG.sub("", _SPACING_TAG.sub(" ", _BLOCK_TAG.sub("\n", text))))
     return "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
 
 
@@ -452,6 +644,14 @@ def text_of(view: Folded, span: tuple[int, int]) -> str:
 def tag_attributes(tag: str) -> dict[str, str]:
     """A start tag's attributes by lower-cased name (first one wins, as in browsers)."""
     attributes = {}
-    for name, double, single, bare in _ATTRIBUTE.findall(tag):
+    for name, double, single, bare in _ATTRIBUTE.findall(tag[:MAX_TAG]):
         attributes.setdefault(name.lower(), double or single or bare)
     return attributes
+
+
+def image_key(src: str) -> str:
+    """What identifies a picture across its sizes and addresses: its file name without size or query."""
+    path = src.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    name = path.rsplit("/", 1)[-1].lower()
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return _SIZE_SUFFIX.sub("", stem)

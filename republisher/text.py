@@ -5,7 +5,7 @@ import re
 
 SENTENCE_ENDS = (". ", "\n", "! ", "? ")
 SENTENCE_REACH = 300  # characters read on each side of a match; the sentences we look for are shorter
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")  # no "<" inside: linear on a run of "<"
 _SPACE = re.compile(r"\s+")
 
 

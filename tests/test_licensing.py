@@ -235,7 +235,8 @@ def test_html_statement_that_contradicts_the_metadata_blocks_the_item():
     assert {(f["level"], f["license"], f["found_in"], f["location"]) for f in decision["findings"]} == {
         ("item", "CC-BY-4.0", "creativeCommons:license", "item metadata"),
         ("content", "CC-BY-ND-4.0", "html link to a license", "closing sentence"),
-        ("content", "CC-BY-ND-4.0", "html statement", "closing sentence")}
+        ("content", "CC-BY-ND-4.0", "html statement", "closing sentence"),
+        ("content", None, "html statement", "closing sentence")}  # "Please do not edit it.": no derivatives
 
 
 def test_two_licenses_at_the_same_level_block_the_item():

@@ -53,7 +53,8 @@ def test_a_cc_by_photo_credit_in_an_all_rights_reserved_article_is_blocked_for_n
     assert decision["reason"].startswith("no license found")
     [credit] = decision["media"]
     assert (credit["kind"], credit["license"], credit["allowed"]) == ("license", "CC-BY-2.0", True)
-    assert credit["image"] == "https://coastline-times.example/wp-content/uploads/2026/11/north-quay-1024x683.jpg"
+    assert [image["src"] for image in credit["images"]] == [
+        "https://coastline-times.example/wp-content/uploads/2026/11/north-quay-1024x683.jpg"]
     assert credit["credit"] == "Boats return to the north quay. Photo: Jane Doe / Flickr, CC BY 2.0"
     assert credit["location"] == "caption"
     assert all(finding["license"] != "CC-BY-2.0" for finding in decision["findings"])
@@ -141,6 +142,28 @@ def test_datelines_and_agency_credit_lines_in_the_text_block_a_cc_item(html, par
     assert f"credits a third party, {party}" in decision["reason"]
 
 
+PROSE = "<p>The harbour board met again and talked about the boats, the tides and the new quay.</p>" * 20
+
+
+@pytest.mark.parametrize("notice, kind", [
+    ("© 2026 Northwind. All rights reserved.", "reserved"),
+    ("&copy; 2026 Reuters", "third_party"),
+    ("&#169; 2026 Reuters", "third_party"),
+    ("&#xa9; 2026 Reuters", "third_party"),
+    ("(c) 2026 Reuters", "third_party"),
+    ("Copyright 2026 Reuters", "third_party"),
+    ("Republication is prohibited.", "restricted"),
+    ("Reproduction is prohibited.", "restricted"),
+    ("This story was provided by Reuters.", "third_party"),
+    ("This article is licensed under CC BY-NC 4.0.", "license"),
+    ("This article is under a Creative Commons Attribution-NonCommercial 4.0 license.", "license"),
+    ("This article: CC-BY-NC 4.0.", "license"),
+])
+def test_a_notice_in_the_middle_of_a_long_body_is_read(notice, kind):
+    body = PROSE + f"<p>{notice}</p>" + PROSE  # far from both ends: only the keywords lead to it
+    assert kind in {statement.kind for statement in statements.find_statements(body)}, notice
+
+
 def test_an_article_that_quotes_an_agency_is_not_its_copy():
     html = ("<p>Reuters reported on Monday that the talks had stalled, citing two officials.</p>"
             "<p>This article is licensed under CC BY 4.0.</p>")
@@ -211,8 +234,8 @@ def test_media_credits_from_media_rss_remove_the_picture_the_body_shows():
     decision, entry, channel = decide(body)
     assert (decision["status"], decision["license"]) == ("pending", "CC-BY-4.0")
     [credit] = decision["media"]
-    assert (credit["kind"], credit["party"], credit["allowed"], credit["image"]) == (
-        "third_party", "Reuters", False, "https://cdn.example/p.jpg")
+    assert (credit["kind"], credit["party"], credit["allowed"], [image["src"] for image in credit["images"]]) == (
+        "third_party", "Reuters", False, ["https://cdn.example/p.jpg"])
     rendered = processor.render(entry, channel, {"name": "N"}, decision)
     assert "cdn.example/p.jpg" not in rendered["content_html"]
 
@@ -231,5 +254,5 @@ def test_an_atom_source_titled_after_an_agency_blocks_its_entries():
 def test_statements_carry_offsets_into_the_original_text_even_after_invisible_characters():
     html = "<p>Intro\u200b\u200b text.</p><p><img src=\"https://cdn.example/x.jpg\"><br>Photo: A\u00adnn, CC BY-NC 2.0</p>"
     [statement] = [s for s in statements.find_statements(html) if s.kind == "license"]
-    src, start, end = statement.image
+    [(src, start, end)] = statement.images
     assert html[start:end] == '<img src="https://cdn.example/x.jpg">'
