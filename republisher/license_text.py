@@ -49,6 +49,7 @@ TRAILING_RESTRICTIONS = (
 )
 _EDITION_WORDS = ("international", "unported", "generic", "license", "licence", "lizenz", "licencia", "public")
 _WORD = re.compile(r"\w+")
+_ASCII_WORD = re.compile(r"\w+", re.ASCII)  # the same words in ASCII text, found faster
 
 
 @dataclass(frozen=True)
@@ -132,14 +133,23 @@ def grammar() -> dict:
     """The compiled readers built from the registry's phrases."""
     phrases = element_phrases()
     elements = phrase_pattern(phrases["nc"] + phrases["nd"] + phrases["sa"])
-    by_words = {phrase.split()[0] for phrase in phrases["by"]
+    by_words = {phrase.split()[0]: phrase.isascii() for phrase in phrases["by"]
                 if len(phrase.split()[0]) >= 4 or not phrase.isascii()}
     return {
         "element": re.compile("|".join(f"(?P<{name}>{phrase_pattern(phrases[name])})" for name in ("nc", "nd", "sa"))),
         "long": re.compile(rf"(?P<by>{phrase_pattern(phrases['by'])})(?P<elements>(?:{_SEP}(?:{elements}))*){_VERSION}?"),
-        "rights_keywords": tuple(sorted(set(LICENSE_KEYWORDS) | by_words | set(SCRIPT_KEYWORDS))),
+        "rights_keywords": {
+            True: fewest_keywords(set(LICENSE_KEYWORDS) | {word for word, ascii in by_words.items() if ascii}),
+            False: fewest_keywords(set(LICENSE_KEYWORDS) | set(by_words) | set(SCRIPT_KEYWORDS))},
         "ports": port_words(),
     }
+
+
+def fewest_keywords(keywords: set[str]) -> tuple[str, ...]:
+    """The keywords that find every hit: one that starts with another finds nothing more ("cc" after "c")."""
+    return tuple(sorted(keyword for keyword in keywords if not any(
+        other != keyword and keyword.startswith(other) and (keyword.isascii() or not other.isascii())
+        for other in keywords)))
 
 
 def port_words() -> dict[str, str]:
@@ -169,8 +179,10 @@ def scan(text: str) -> tuple[Mention, ...]:
 
 @functools.lru_cache(maxsize=8192)
 def scan_short(text: str) -> tuple[Mention, ...]:
-    """scan for short, often repeated texts: every keyword, translated element names included."""
-    return read_mentions(Folded(text), grammar()["rights_keywords"])
+    """scan for short, often repeated texts: every keyword, translated element names included (in ASCII
+    text, only those of names written in ASCII: "С указанием авторства" folds to a "c" it cannot match)."""
+    folded = Folded(text)
+    return read_mentions(folded, grammar()["rights_keywords"][folded.text.isascii()])
 
 
 def scan_long(text: str) -> tuple[Mention, ...]:
@@ -343,9 +355,6 @@ RESERVED_PHRASES = (
     r"版权所有", r"版權所有", r"禁止转载", r"禁止轉載", r"未经授权", r"無断転載", r"転載禁止", r"무단\s*전재",
     r"\breproduction\s+interdite\b", r"\bnachdruck\s+verboten\b",
 )
-RESERVED_STEMS = ("right", "reserv", "vorbehalten", "riservat", "voorbehouden", "zastrze", "hakla", "sakl",
-                  "interdite", "verboten", fold("права"), fold("перепечатка"), fold("копирование"), "حقوق",
-                  "版权", "版權", "转载", "轉載", "未经", "無断", "転載", "무단")
 RESTRICTION_PHRASES = {
     "non_commercial": (
         r"\bnot\s+for\s+commercial\b", r"\bno\s+commercial\s+(?:use|reuse|purposes)\b",
@@ -388,45 +397,131 @@ class Term:
     end: int
 
 
-_RESERVED = re.compile("|".join(fold_pattern(pattern) for pattern in RESERVED_PHRASES))
+class PhraseReader(NamedTuple):
+    """The restrictive phrases compiled for speed: one regex finds where a phrase starts, one per kind reads it."""
+
+    starts: re.Pattern  # a non-word character followed by any phrase that starts a word
+    kinds: dict  # kind -> regex of that kind's word-starting phrases, tried where a phrase may start
+    unbounded: dict  # kind -> regex of the phrases that need not start a word (other scripts), or absent
+
+
+def leading_alternatives(body: str) -> list[str]:
+    """A phrase with its leading groups spelled out: "(?:re)?(?:print|post)ing" gives four phrases."""
+    if not body.startswith("(?:"):
+        return [body]
+    close = body.index(")")
+    group = body[3:close]
+    if "(" in group:
+        raise ValueError(f"a leading group cannot nest: {body}")
+    rest = body[close + 1:]
+    choices = group.split("|")
+    if rest.startswith("?"):
+        choices, rest = choices + [""], rest[1:]
+    return [phrase for choice in choices for phrase in leading_alternatives(choice + rest)]
+
+
+def by_first_letter(bodies: list[str]) -> str:
+    """One alternation of phrases whose every branch opens with a plain letter, checked to start a word.
+
+    Inside a branch the engine tries only the phrases that open with that letter, so that reading a
+    paragraph of news prose costs about one pass over it whatever the number of phrases.
+    """
+    groups: dict[str, list[str]] = {}
+    for body in bodies:
+        groups.setdefault(body[0], []).append(body[1:])
+    return "|".join(rf"{letter}(?<!\w.)(?:{'|'.join(rests)})" for letter, rests in groups.items())
+
+
+def word_phrases(patterns) -> tuple[list[str], list[str]]:
+    """Folded phrases split into those that start a word (without their leading \\b) and the others."""
+    starting, others = [], []
+    for pattern in patterns:
+        folded = fold_pattern(pattern)
+        if not folded.startswith(r"\b"):
+            if folded.isascii():
+                raise ValueError(f"a phrase in Latin script must start a word: {pattern}")
+            others.append(folded)
+            continue
+        for body in leading_alternatives(folded[2:]):
+            if not body[:1].isalnum() or body[1:2] in ("?", "*", "+", "{"):
+                raise ValueError(f"a phrase must open with a plain letter or digit: {pattern}")
+            starting.append(body)
+    return starting, others
 
 
 @functools.lru_cache(maxsize=1)
-def restriction_readers() -> dict[str, tuple[re.Pattern, tuple[str, ...]]]:
-    """Per kind of restriction: its regex (CC's own NC and ND names included) and cheap stems to test first."""
-    phrases = element_phrases()
-    readers = {}
-    for kind, patterns in RESTRICTION_PHRASES.items():
-        extra = {"non_commercial": phrases["nc"], "no_derivatives": phrases["nd"]}.get(kind, ())
-        pattern = "|".join([fold_pattern(p) for p in patterns] + ([rf"(?<!\w)(?:{phrase_pattern(extra)})(?!\w)"] if extra else []))
-        stems = {stem_of(phrase) for phrase in extra} | {stem_of(p) for p in patterns}
-        readers[kind] = (re.compile(pattern), tuple(sorted(stem for stem in stems if stem)))
-    return readers
+def phrase_reader() -> PhraseReader:
+    """The phrases of every kind read in one pass: restrictions (CC's own NC and ND names among them),
+    reservations of rights, grants of a license, and the names of third parties."""
+    names = element_phrases()
+    written = dict(RESTRICTION_PHRASES, reserved=RESERVED_PHRASES, grant=GRANT_PHRASES, party=party_phrases())
+    everything, kinds, unbounded = [], {}, {}
+    for kind, patterns in written.items():
+        named = {"non_commercial": names["nc"], "no_derivatives": names["nd"]}.get(kind, ())
+        starting, others = word_phrases(
+            list(patterns) + [rf"\b{phrase_pattern([phrase])}(?!\w)" for phrase in named])
+        everything += starting
+        kinds[kind] = re.compile(by_first_letter(starting))
+        if others:
+            unbounded[kind] = re.compile("|".join(others))
+    # led by a non-word character, so that the engine skips letters inside words at native speed
+    starts = re.compile(r"\W(?:" + by_first_letter(everything) + ")")
+    return PhraseReader(starts, kinds, unbounded)
 
 
-def stem_of(phrase: str) -> str:
-    """The first five letters of a phrase's longest word: a cheap test before the regex runs."""
-    words = re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-z]", " ", phrase))
-    return max(words, key=len)[:5] if words else ""
+def party_phrases() -> list[str]:
+    """The third parties' names as phrases, their words apart by anything that is not a word, as the
+    credit reader reads them (acronyms folded: their case is checked there)."""
+    parties = third_parties()
+    return [r"\b" + r"\W+".join(re.escape(fold(word)) for word in words) + r"(?!\w)"
+            for words in list(parties.names) + list(parties.acronyms) if words]
+
+
+def word_starts(starts: re.Pattern, lowered: str):
+    """Where a phrase may start: the start of the text, and after each non-word character that leads one."""
+    yield 0
+    found = starts.search(lowered)
+    while found:
+        yield found.start() + 1
+        found = starts.search(lowered, found.start() + 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Where each kind of phrase stands in a text, in original offsets: per kind leftmost and not
+    overlapping, as a search for that kind alone would find them."""
+    folded = Folded(text)
+    lowered = folded.text
+    reader = phrase_reader()
+    found: dict[str, list] = {}
+    ends = dict.fromkeys(reader.kinds, 0)
+    for at in word_starts(reader.starts, lowered):
+        for kind, regex in reader.kinds.items():
+            match = regex.match(lowered, at) if at >= ends[kind] else None
+            if match:
+                found.setdefault(kind, []).append(match.span())
+                ends[kind] = match.end()
+    if not lowered.isascii():
+        for kind, regex in reader.unbounded.items():
+            found.setdefault(kind, []).extend(match.span() for match in regex.finditer(lowered))
+    return {kind: tuple(sorted(folded.span(start, end) for start, end in spans)) for kind, spans in found.items()}
+
+
+TERM_KINDS = ("non_commercial", "no_derivatives", "no_reuse", "reserved")
 
 
 @functools.lru_cache(maxsize=8192)
 def terms(text: str) -> tuple[Term, ...]:
     """Restrictive terms and reservations of rights in a short text, outside the license names it gives."""
-    folded = Folded(text)
-    lowered = folded.text
-    spans = [(m.start, m.end) for m in scan(text)]
-    found = []
-    if any(stem in lowered for stem in RESERVED_STEMS):
-        for match in _RESERVED.finditer(lowered):
-            found.append(Term("reserved", *folded.span(match.start(), match.end())))
-    for kind, (reader, stems) in restriction_readers().items():
-        if any(stem in lowered for stem in stems):
-            for match in reader.finditer(lowered):
-                start, end = folded.span(match.start(), match.end())
-                if not any(first <= start and end <= last for first, last in spans):
-                    found.append(Term(kind, start, end))
-    return tuple(sorted(found, key=lambda term: term.start))
+    found = phrases_in(text)
+    matches = [(kind, span) for kind in TERM_KINDS for span in found.get(kind, ())]
+    spans = [(m.start, m.end) for m in scan(text)] if matches else []
+    found_terms = []
+    for kind, (start, end) in matches:
+        # a license's own name ("CC BY-NC") is the license, not a restriction on top of it
+        if kind == "reserved" or not any(first <= start and end <= last for first, last in spans):
+            found_terms.append(Term(kind, start, end))
+    return tuple(sorted(found_terms, key=lambda term: term.start))
 
 
 class ThirdParties(NamedTuple):
@@ -434,25 +529,33 @@ class ThirdParties(NamedTuple):
 
     names: dict  # folded words -> party
     acronyms: dict  # words as written (AP, AFP, dpa) -> party
-    first_words: frozenset  # the first word of every name and acronym: where a name can start
-    longest: int  # the longest name, in words
+    name_sizes: dict  # first folded word -> the lengths, in words, of the names it starts, longest first
+    acronym_sizes: dict  # the same for acronyms, by their first word as written
 
 
 @functools.lru_cache(maxsize=1)
 def third_parties() -> ThirdParties:
     """The agencies and photo libraries of the bundled list, read once."""
     data = json.loads(resources.files("republisher").joinpath("data", "third_parties.json").read_text("utf-8"))
-    names, acronyms, longest = {}, {}, 1
+    names, acronyms = {}, {}
     for party in data["parties"]:
         for alias in party["aliases"]:
-            words = tuple(_WORD.findall(alias))
-            longest = max(longest, len(words))
             if alias.isupper() or alias in party.get("exact", ()):
-                acronyms[words] = party["name"]
+                acronyms[tuple(_WORD.findall(alias))] = party["name"]
             else:
-                names[tuple(_WORD.findall(fold(alias)))] = party["name"]
-    first_words = frozenset(words[0] for words in list(names) + list(acronyms) if words)
-    return ThirdParties(names, acronyms, first_words, longest)
+                words = tuple(_WORD.findall(fold(alias)))
+                # "The Canadian Press" is found as "Canadian Press": "the" would start a look-up at every "the"
+                names[words[1:] if words[:1] == ("the",) and len(words) > 2 else words] = party["name"]
+    return ThirdParties(names, acronyms, sizes_by_first_word(names), sizes_by_first_word(acronyms))
+
+
+def sizes_by_first_word(names: dict) -> dict[str, tuple[int, ...]]:
+    """For each word that starts a name, the lengths of the names it starts, longest first."""
+    sizes: dict[str, set[int]] = {}
+    for words in names:
+        if words:
+            sizes.setdefault(words[0], set()).add(len(words))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in sizes.items()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -483,30 +586,44 @@ def credited_party(text: str, need_marker: bool = False) -> str | None:
     interview)") is not taken for the agency's copy.
     """
     lowered = fold(text)
+    if lowered.isascii() and "party" not in phrases_in(text):
+        return None  # no name of the list stands in the text
     parties = third_parties()
     if not lowered.isascii():  # scripts written without spaces between words: names as substrings
         found = next((party for alias, party in unspaced_aliases() if alias in lowered), None)
         if found and (not need_marker or any(marker in lowered for marker in ("©", "(c)", "/", "(", "报道", "电"))):
             return found
-    folded_matches = list(_WORD.finditer(lowered))
-    words = [match.group(0) for match in folded_matches]
-    originals = _WORD.findall(text)
-    if len(originals) != len(words):
-        originals = None  # folding merged or split words: acronyms cannot be told apart
-    # a name can start only at a word that starts some name: the rest of the text is skipped
-    starts = [at for at, word in enumerate(words)
-              if word in parties.first_words or originals and originals[at] in parties.first_words]
-    for size in range(parties.longest, 0, -1):
-        for at in starts:
-            if at + size > len(words):
-                break
-            found = parties.names.get(tuple(words[at:at + size]))
-            if found is None and originals:
-                found = parties.acronyms.get(tuple(originals[at:at + size]))
-            if found and (not need_marker or beside_a_credit(lowered, folded_matches[at].start(),
-                                                              folded_matches[at + size - 1].end())):
-                return found
+    if text.isascii():  # folding is lower-casing: the folded words are the words as written, lower-cased
+        originals = _ASCII_WORD.findall(text)
+        words = " ".join(originals).lower().split(" ") if originals else []
+    else:
+        words, originals = _WORD.findall(lowered), _WORD.findall(text)
+        if len(originals) != len(words):
+            originals = []  # folding merged or split words: acronyms cannot be told apart
+    found = []  # (-size, at, party) of every name in the text
+    # a name can start only at a word that starts some name: most texts have none, and are done here
+    for table, sizes, text_words in ((parties.names, parties.name_sizes, words),
+                                     (parties.acronyms, parties.acronym_sizes, originals)):
+        for opener in sizes.keys() & set(text_words):
+            for at in positions(text_words, opener):
+                found += [(-size, at, table[key]) for size in sizes[opener] if at + size <= len(text_words)
+                          and (key := tuple(text_words[at:at + size])) in table]
+    if not found:
+        return None
+    spans = [match.span() for match in _WORD.finditer(lowered)]
+    for minus_size, at, party in sorted(found):  # the longest name first, then the earliest
+        if not need_marker or beside_a_credit(lowered, spans[at][0], spans[at - minus_size - 1][1]):
+            return party
     return None
+
+
+def positions(words: list[str], word: str) -> list[int]:
+    """Every index of a word in a list of words."""
+    found, at = [], -1
+    for _ in range(words.count(word)):
+        at = words.index(word, at + 1)
+        found.append(at)
+    return found
 
 
 def beside_a_credit(lowered: str, start: int, end: int) -> bool:
@@ -596,16 +713,14 @@ def subject_of(prefix: str, closing: bool, suffix: str = "") -> str:
     return "none"
 
 
-GRANT = re.compile(fold_pattern(
-    r"\b(?:licen[cs]ed|available|released|distributed|published|offered|made\s+available)\s+under\b"
-    r"|\blicen[cs]e\s*:|\blizenz\s*:|\blizenziert\s+unter\b|\bunter\s+der\s+lizenz\b"
-    r"|\bbajo\s+(?:la|una)\s+licencia\b|\bsous\s+(?:la\s+)?licence\b|\bsotto\s+(?:la\s+)?licenza\b"
-    r"|\bsob\s+(?:a\s+)?licen[cç]a\b|\bonder\s+(?:de\s+)?licentie\b"))
+GRANT_PHRASES = (
+    r"\b(?:licen[cs]ed|available|released|distributed|published|offered|made\s+available)\s+under\b",
+    r"\blicen[cs]e\s*:", r"\blizenz\s*:", r"\blizenziert\s+unter\b", r"\bunter\s+der\s+lizenz\b",
+    r"\bbajo\s+(?:la|una)\s+licencia\b", r"\bsous\s+(?:la\s+)?licence\b", r"\bsotto\s+(?:la\s+)?licenza\b",
+    r"\bsob\s+(?:a\s+)?licen[cç]a\b", r"\bonder\s+(?:de\s+)?licentie\b",
+)
 
 
 def grants(text: str) -> list[tuple[int, int]]:
     """Where a text grants a license ("licensed under", "Licence:"), in original offsets."""
-    folded = Folded(text)
-    if "licen" not in folded.text and "lizenz" not in folded.text and "under" not in folded.text:
-        return []
-    return [folded.span(match.start(), match.end()) for match in GRANT.finditer(folded.text)]
+    return list(phrases_in(text).get("grant", ()))

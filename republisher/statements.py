@@ -160,7 +160,7 @@ def keyword_hits(low: str) -> list[int]:
     """Where a license or a reservation of rights may be written, sorted."""
     ascii = low.isascii()  # the keywords not written in ASCII cannot stand in an ASCII body
     if ascii and len(low) <= QUICK_LOOK and not has_any(low, QUICK_WORDS):
-        return []  # a summary or a caption that names none of them
+        return list(phrase_hits(low))  # a summary or a caption: only a restrictive phrase is left to find
     hits = [] if ascii else license_text.keyword_hits(low, BODY_KEYWORDS + BODY_KEYWORDS_OTHER)
     for word, forms in BODY_WORDS.items():
         at = low.find(word)
@@ -182,7 +182,7 @@ def keyword_hits(low: str) -> list[int]:
             hits.append(at)
         at = low.find("&", at + 1)
     tail = max(0, len(low) - EDGE_REACH)
-    hits += [tail + at for at in edge_hits(low[tail:])] if tail else edge_hits(low)
+    hits += [tail + at for at in closing_hits(low[tail:])] if tail else closing_hits(low)
     if tail:  # the start, up to where the end's part begins
         hits += edge_hits(low[:min(tail, EDGE_REACH)])
     hits.sort()
@@ -195,6 +195,22 @@ def has_any(text: str, words: tuple[str, ...]) -> bool:
         if word in text:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=1024)
+def closing_hits(edge: str) -> tuple[int, ...]:
+    """Where the edge keywords and every restrictive phrase stand in the closing part of a body.
+
+    The closing part is where a publisher's own terms stand ("May not be modified.", "For non-profit use
+    only."), in more wordings than keywords can find; agencies end every item alike, so this is cached.
+    """
+    return edge_hits(edge) + phrase_hits(edge)
+
+
+def phrase_hits(text: str) -> tuple[int, ...]:
+    """Where a restrictive or reserving phrase starts in a text."""
+    found = license_text.phrases_in(text)
+    return tuple(start for kind in license_text.TERM_KINDS for start, _ in found.get(kind, ()))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -3,7 +3,7 @@
 import html
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from republisher import license_text, licenses, statements
@@ -102,3 +102,21 @@ def test_statements_quote_only_what_the_body_says(body):
     for statement in statements.find_statements(body):
         if statement.found_in not in ("html rel=license", "html link to a license"):
             assert "".join(statement.text.split()) in shown, statement
+
+
+WRITTEN_PHRASES = [pattern for patterns in license_text.RESTRICTION_PHRASES.values() for pattern in patterns] + list(
+    license_text.RESERVED_PHRASES)
+WORDS_AND_SPACES = st.characters(categories=["L", "Zs", "P"], exclude_characters="<>&")
+OPENING = "<p>The council met on Tuesday and approved the harbour budget.</p>"
+
+
+@PROPERTIES
+@given(st.data())
+def test_every_restrictive_wording_closing_a_body_is_found(data):
+    pattern = data.draw(st.sampled_from(WRITTEN_PHRASES))
+    # hypothesis writes text for a regex without word boundaries: they are checked on the text after
+    phrase = data.draw(st.from_regex(pattern.replace(r"\b", ""), fullmatch=True, alphabet=WORDS_AND_SPACES))
+    assume(re.search(pattern, fold(f" {phrase} ")))
+    for body in (OPENING + f"<p>{phrase}.</p>", OPENING * 30 + f"<p>{phrase}.</p>"):
+        kinds = {statement.kind for statement in statements.find_statements(body)}
+        assert kinds & {"restricted", "reserved"}, (pattern, phrase, len(body))

@@ -88,6 +88,12 @@ RESTRICTIVE = [
     "Copyright 2026 The Associated Press",
     "Republication prohibited",
     "No derivative works",
+    # wordings a keyword alone does not lead to
+    "Broadcast is forbidden",
+    "Posting is not allowed",
+    "You may not sell this story",
+    "May not be modified",
+    "For non-profit use only",
     "CC BY 4.0; not for commercial use",
     "CC BY 4.0 \u2014 NoDerivs",
     "Creative Commons Attribution-NonCommercial 5.0 International",
