@@ -401,6 +401,7 @@ class PhraseReader(NamedTuple):
     """The restrictive phrases compiled for speed: one regex finds where a phrase starts, one per kind reads it."""
 
     starts: re.Pattern  # a non-word character followed by any phrase that starts a word
+    opening: re.Pattern  # any phrase, at the very start of a text
     kinds: dict  # kind -> regex of that kind's word-starting phrases, tried where a phrase may start
     unbounded: dict  # kind -> regex of the phrases that need not start a word (other scripts), or absent
 
@@ -465,8 +466,8 @@ def phrase_reader() -> PhraseReader:
         if others:
             unbounded[kind] = re.compile("|".join(others))
     # led by a non-word character, so that the engine skips letters inside words at native speed
-    starts = re.compile(r"\W(?:" + by_first_letter(everything) + ")")
-    return PhraseReader(starts, kinds, unbounded)
+    anyone = by_first_letter(everything)
+    return PhraseReader(re.compile(r"\W(?:" + anyone + ")"), re.compile(anyone), kinds, unbounded)
 
 
 def party_phrases() -> list[str]:
@@ -477,13 +478,14 @@ def party_phrases() -> list[str]:
             for words in list(parties.names) + list(parties.acronyms) if words]
 
 
-def word_starts(starts: re.Pattern, lowered: str):
-    """Where a phrase may start: the start of the text, and after each non-word character that leads one."""
-    yield 0
-    found = starts.search(lowered)
+def word_starts(reader: PhraseReader, lowered: str):
+    """Where some phrase starts: at the start of the text, or after a non-word character."""
+    if reader.opening.match(lowered):
+        yield 0
+    found = reader.starts.search(lowered)
     while found:
         yield found.start() + 1
-        found = starts.search(lowered, found.start() + 1)
+        found = reader.starts.search(lowered, found.start() + 1)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -495,7 +497,7 @@ def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     reader = phrase_reader()
     found: dict[str, list] = {}
     ends = dict.fromkeys(reader.kinds, 0)
-    for at in word_starts(reader.starts, lowered):
+    for at in word_starts(reader, lowered):
         for kind, regex in reader.kinds.items():
             match = regex.match(lowered, at) if at >= ends[kind] else None
             if match:
