@@ -24,9 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import functools  # noqa: E402
-import types  # noqa: E402
-
 from republisher import license_text, licenses, licensing, parser, statements  # noqa: E402
 from republisher.licensing import decide_license  # noqa: E402
 

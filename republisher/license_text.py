@@ -28,7 +28,6 @@ SHORT_TEXT = 600  # characters; rights lines and sentences are shorter, article 
 LICENSE_KEYWORDS = ("creative", "cc", "attribution", "domain mark")
 # CC's name written in other scripts
 SCRIPT_KEYWORDS = ("クリエイティブ", "知识共享", "創用", "创用", "크리에이티브", fold("Криэйтив"), fold("Креатив"))
-LICENSE_WORDS = ("licen", "lizenz", "under", "attribution", "by")
 _SEP = r"(?:\s*[-,/+&_.|·]\s*|\s+)"
 _VERSION = r"(?:\s*[-,(]?\s*(?:v(?:ersion)?\.?\s*)?(?P<version>[1-9](?:\.\d)?)(?![\d.]\d)(?!\d))"
 _URL = re.compile(r"creativecommons\.org/(?:licenses|publicdomain)/[^\s\"'<>()\[\]{}]*")
@@ -388,6 +387,8 @@ RESTRICTION_PHRASES = {
         r"\bnachdruck\s+nur\s+mit\b", r"\bprohibida\s+su\s+reproduccion\b", r"\briproduzione\s+riservata\b",
     ),
 }
+
+
 @dataclass(frozen=True)
 class Term:
     """A restrictive or reserving phrase in a text: its kind and where it is (original offsets)."""
@@ -395,6 +396,16 @@ class Term:
     kind: str  # non_commercial | no_derivatives | no_reuse | reserved
     start: int
     end: int
+
+    @property
+    def finding_kind(self) -> str:
+        """The kind of finding or statement it makes: "reserved", or "restricted" for any restriction."""
+        return "reserved" if self.kind == "reserved" else "restricted"
+
+    @property
+    def restriction(self) -> str | None:
+        """The restriction it states (non_commercial, no_derivatives, no_reuse), or None for a reservation."""
+        return None if self.kind == "reserved" else self.kind
 
 
 class PhraseReader(NamedTuple):
@@ -536,11 +547,17 @@ class ThirdParties(NamedTuple):
 
 
 @functools.lru_cache(maxsize=1)
-def third_parties() -> ThirdParties:
-    """The agencies and photo libraries of the bundled list, read once."""
+def party_list() -> tuple[dict, ...]:
+    """The bundled list of news agencies and photo libraries, read once."""
     data = json.loads(resources.files("republisher").joinpath("data", "third_parties.json").read_text("utf-8"))
+    return tuple(data["parties"])
+
+
+@functools.lru_cache(maxsize=1)
+def third_parties() -> ThirdParties:
+    """The agencies and photo libraries of the bundled list, by name and acronym."""
     names, acronyms = {}, {}
-    for party in data["parties"]:
+    for party in party_list():
         for alias in party["aliases"]:
             if alias.isupper() or alias in party.get("exact", ()):
                 acronyms[tuple(_WORD.findall(alias))] = party["name"]
@@ -563,8 +580,7 @@ def sizes_by_first_word(names: dict) -> dict[str, tuple[int, ...]]:
 @functools.lru_cache(maxsize=1)
 def unspaced_aliases() -> tuple[tuple[str, str], ...]:
     """Aliases in scripts written without spaces (路透社, 新华社), folded, with their agency."""
-    data = json.loads(resources.files("republisher").joinpath("data", "third_parties.json").read_text("utf-8"))
-    return tuple((fold(alias), party["name"]) for party in data["parties"] for alias in party["aliases"]
+    return tuple((fold(alias), party["name"]) for party in party_list() for alias in party["aliases"]
                  if any("\u3000" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" for char in alias))
 
 

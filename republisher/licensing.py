@@ -47,7 +47,7 @@ LICENSE_RELS = statements.LICENSE_RELS
 CC_RSS_MODULE = "creativecommonsrssmodule"  # both the userland and the harvard namespace URIs
 CC_RDF_MODULES = ("web.resource.org/cc/", "creativecommons.org/ns")
 MIN_QUOTE = 20  # characters an editor's quoted evidence must have
-TERM_FLAGS = {"non_commercial": "non_commercial", "no_derivatives": "no_derivatives"}
+LICENSE_FLAGS = ("non_commercial", "no_derivatives")  # restrictions a license itself can carry, as registry flags
 TERM_WORDS = {"non_commercial": "non-commercial use only", "no_derivatives": "no derivatives",
               "no_reuse": "no republication"}
 RESTRICTIVE_KINDS = ("third_party", "reserved", "restricted")
@@ -267,9 +267,8 @@ def rights_findings(text: str, level: str, found_in: str, url: str | None, conte
     if party:
         found.append(Finding(None, level, found_in, text, url, context.seen_at, kind="third_party", party=party))
     for term in license_text.terms(text):
-        kind = "reserved" if term.kind == "reserved" else "restricted"
-        found.append(Finding(None, level, found_in, text, url, context.seen_at, kind=kind,
-                             term=None if kind == "reserved" else term.kind))
+        found.append(Finding(None, level, found_in, text, url, context.seen_at, kind=term.finding_kind,
+                             term=term.restriction))
     return found
 
 
@@ -537,10 +536,10 @@ def compatible(first: Finding, second: Finding) -> bool:
 
 def allows(license_finding: Finding, term: Finding) -> bool:
     """Whether a license already carries a restrictive term (an NC license that says "non-commercial")."""
-    if term.kind != "restricted" or term.term not in TERM_FLAGS:
+    if term.kind != "restricted" or term.term not in LICENSE_FLAGS:
         return False
     entry = licenses.REGISTRY.get(license_finding.license or "") or {}
-    return bool(entry.get(TERM_FLAGS[term.term]))
+    return bool(entry.get(term.term))
 
 
 def describe(finding: Finding) -> str:

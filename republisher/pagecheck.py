@@ -249,8 +249,7 @@ def value_findings(raw: str, found_in: str, *, license_element: bool) -> list[di
     found = [finding(mention.license, "license" if mention.license else "unrecognized", found_in, HEAD, value,
                      exact=mention.exact) for mention in license_text.scan(value)]
     for term in license_text.terms(value):
-        kind = "reserved" if term.kind == "reserved" else "restricted"
-        found.append(finding(None, kind, found_in, HEAD, value, term=None if kind == "reserved" else term.kind))
+        found.append(finding(None, term.finding_kind, found_in, HEAD, value, term=term.restriction))
     if not found and license_element:
         found.append(finding(None, "unrecognized", found_in, HEAD, value))
     return found

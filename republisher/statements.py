@@ -48,7 +48,8 @@ BODY_KEYWORDS_OTHER = license_text.SCRIPT_KEYWORDS + (
     "版權", "转载", "転載", "無断", "무단", "hakla", fold("рейтер"), "رويترز", "路透", "新华社", "法新社")
 # read at the start and at the end of a body, where credit lines and terms of use stand
 EDGE_KEYWORDS = ("contributed", "permission", "commercial", "personal use", "deriv", "distributed by",
-                 "vorbehalten", "riservat", "voorbehouden", "zastrze", "interdit", "verboten", "source:", "with afp", "avec", "courtesy")
+                 "vorbehalten", "riservat", "voorbehouden", "zastrze", "interdit", "verboten", "source:",
+                 "with afp", "avec", "courtesy")
 QUICK_WORDS = PATTERN_WORDS + tuple(BODY_WORDS) + EDGE_KEYWORDS
 CONTAINER_WORDS = ("caption", "credit", "byline")
 VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
@@ -66,14 +67,16 @@ MAX_IMAGES = 200
 MAX_BLOCKS = 200
 MAX_FIGURE_DEPTH = 8
 _SENTENCE_ENDS = re.compile(r"\s[.!?]")  # read backwards
-# a tag that starts or ends a paragraph-like block (in folded, lower-case text)
-_BLOCK_EDGE = re.compile(r"</?(?:p|br|div|li|h[1-6]|td|th|blockquote|footer|section|figure|figcaption|caption"
-                         r"|article|aside|header|table|tr|dd|dt|ul|ol|pre|hr|main|nav)\b[^<>]*>")
+# the tags that start or end a paragraph-like block
+BLOCK_TAG_NAMES = (r"p|br|div|li|h[1-6]|td|th|blockquote|footer|section|figure|figcaption|caption|article|aside"
+                   r"|header|table|tr|dd|dt|ul|ol|pre|hr")
+# where a block read for a keyword ends (in folded, lower-case text; a page's main and nav parts too)
+_BLOCK_EDGE = re.compile(rf"</?(?:{BLOCK_TAG_NAMES}|main|nav)\b[^<>]*>")
 # a tag as browsers read one: "<" and a letter, "/", "!" or "?", to its ">" (or to the end of the text);
 # a "<" before anything else is text ("prices < 5")
 _ANY_TAG = re.compile(r"<[a-zA-Z/!?][^<>]*(?:>|$)")
-_BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|footer|header|section|article"
-                        r"|aside|figure|figcaption|caption|hr|pre|table|dd|dt)\b[^<>]*>", re.IGNORECASE)
+# where a fragment's text breaks into lines
+_BLOCK_TAG = re.compile(rf"</?(?:{BLOCK_TAG_NAMES})\b[^<>]*>", re.IGNORECASE)
 _SPACING_TAG = re.compile(r"<(?:img|input|iframe|video|audio|embed|object|picture|source)\b[^<>]*>", re.IGNORECASE)
 _INVISIBLE_TAG = re.compile(r"<wbr\s*/?>", re.IGNORECASE)
 # names may not start in the middle of a run of name characters: a long run is read once, not again
@@ -332,9 +335,8 @@ def credit_statements(text: str, images: list[Image], *, strict: bool, start: in
     where = tuple(image.where for image in images)
     found = [Statement("license" if m.license else "unrecognized", "media", "caption", "html credit", text,
                        license=m.license, exact=m.exact, images=where) for m in license_text.scan(text)]
-    found += [Statement("reserved" if term.kind == "reserved" else "restricted", "media", "caption",
-                        "html credit", text, term=None if term.kind == "reserved" else term.kind, images=where)
-              for term in license_text.terms(text)]
+    found += [Statement(term.finding_kind, "media", "caption", "html credit", text, term=term.restriction,
+                        images=where) for term in license_text.terms(text)]
     party = license_text.credited_party(text)
     if party:
         found.append(Statement("third_party", "media", "caption", "html credit", text, party=party, images=where))
@@ -458,13 +460,12 @@ def rights_statements(text: str, edge: bool) -> list[Statement]:
         subject = license_text.subject_of(sentence_prefix(text, term.start), edge)
         if subject == "other":
             continue
-        kind = "reserved" if term.kind == "reserved" else "restricted"
-        restriction = None if term.kind == "reserved" else term.kind
         if subject == "media":
-            found.append(Statement(kind, "media", "caption", "html credit", sentence, term=restriction))
+            found.append(Statement(term.finding_kind, "media", "caption", "html credit", sentence,
+                                   term=term.restriction))
         else:
-            found.append(Statement(kind, "item", "closing sentence" if edge else "body", "html statement",
-                                   sentence, term=restriction))
+            found.append(Statement(term.finding_kind, "item", "closing sentence" if edge else "body",
+                                   "html statement", sentence, term=term.restriction))
     party = license_text.credited_party(text, need_marker=True)
     if party:
         media = license_text.has_media_word(text) and license_text.subject_of(text, edge) == "media"
