@@ -379,10 +379,10 @@ def media_allowed(credit: dict, policy: frozenset) -> tuple[bool, str | None]:
     return False, f"its credit restricts its use ({TERM_WORDS.get(credit.get('term'), 'restricted')})"
 
 
-def short_name(license_id: str | None) -> str:
-    """A license as readers know it ("CC BY-NC 2.0"), or the id."""
+def short_name(license_id: str | None, missing: str = "unknown") -> str:
+    """A license as readers know it ("CC BY-NC 2.0"), else the id, else the word for none."""
     entry = licenses.get_license(license_id)
-    return entry["short_name"] if entry else (license_id or "unknown")
+    return entry["short_name"] if entry else (license_id or missing)
 
 
 # ---------------------------------------------------------------- editors

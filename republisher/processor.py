@@ -114,14 +114,14 @@ def notice_removed(named: list[str], license_id: str | None) -> str:
     """
     count = len(named)
     return (f"the publisher's license {'notice' if count == 1 else 'notices'} removed, as the editors confirmed "
-            f"{short_name(license_id)} instead")
+            f"{licensing.short_name(license_id, 'no license')} instead")
 
 
 def media_reason(credit: dict) -> str:
     """What about a picture's credit refuses it: "license (CC BY-NC 2.0)", "credit (Getty Images)"."""
     kind = credit.get("kind")
     if kind == "license":
-        return f"license ({short_name(credit.get('license'))})"
+        return f"license ({licensing.short_name(credit.get('license'), 'no license')})"
     if kind == "unrecognized":
         return "license (not one the registry knows)"
     if kind == "third_party":
@@ -137,12 +137,6 @@ def withheld_image_html(credit: dict, original_url: str | None) -> str:
     if not original_url:
         return f" {note} "
     return f' {note} <a href="{html.escape(original_url)}">See it in the original</a>. '
-
-
-def short_name(license_id: str | None) -> str:
-    """A license as readers know it ("CC BY 2.0 France"), or the id."""
-    entry = licenses.get_license(license_id)
-    return entry["short_name"] if entry else (license_id or "no license")
 
 
 def credit_for(entry: dict, feed: dict, source: dict, decision: dict, content_html: str, changes: dict,

@@ -88,9 +88,7 @@ def override_item_license(db, config: ingest.IngestConfig, item_id: int, license
         if not confirm_contradiction:
             raise WorkflowError(f"item {item_id} states {stated} itself; an override to {license_id} contradicts "
                                 f"it and needs the contradiction confirmed, with a reason")
-        if not reason or len(reason.strip()) < licensing.MIN_QUOTE:
-            raise WorkflowError(f"confirming a contradiction needs a reason of at least {licensing.MIN_QUOTE} "
-                                f"characters (what makes {license_id} right despite the item's own notice)")
+        require_reason(reason, f" (what makes {license_id} right despite the item's own notice)")
         override.update(contradicts=[finding["license"] for finding in contradicts], confirmed=True,
                         reason=reason.strip())
     storage.update_item_fields(db, item_id, {"license_override": json.dumps(override)})
@@ -114,12 +112,18 @@ def set_source_license(db, config: ingest.IngestConfig, source_id: int, license_
         if not confirm_contradiction:
             raise WorkflowError(f"the feed of source {source_id} states {stated} itself; a source license of "
                                 f"{license_id} contradicts it and needs the contradiction confirmed, with a reason")
-        if not reason or len(reason.strip()) < licensing.MIN_QUOTE:
-            raise WorkflowError(f"confirming a contradiction needs a reason of at least {licensing.MIN_QUOTE} characters")
+        require_reason(reason)
     held = storage.license_state(source)["hold"]
     source = storage.set_source_license(db, source_id, license_id, evidence.strip(), actor=actor)
     changed = reevaluate(db, config, source_id=source_id, released_hold=held["after_revision"] if held else None)
     return {"source": source, "changed": changed, "released": held}
+
+
+def require_reason(reason: str | None, detail: str = "") -> None:
+    """Refuse a confirmed contradiction whose reason is shorter than a quotation of evidence."""
+    if not reason or len(reason.strip()) < licensing.MIN_QUOTE:
+        raise WorkflowError(f"confirming a contradiction needs a reason of at least {licensing.MIN_QUOTE} "
+                            f"characters{detail}")
 
 
 def require_evidence(evidence: str | None) -> None:
