@@ -21,7 +21,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from . import licenses
-from .textfold import Folded, fold, fold_pattern
+from .textfold import Folded, fold, fold_pattern, without_invisible
 
 SHORT_TEXT = 600  # characters; rights lines and sentences are shorter, article bodies longer
 # keywords where a license mention may start, in any text (folded spelling)
@@ -614,10 +614,11 @@ def credited_party(text: str, need_marker: bool = False) -> str | None:
     if text.isascii():  # folding is lower-casing: the folded words are the words as written, lower-cased
         originals = _ASCII_WORD.findall(text)
         words = " ".join(originals).lower().split(" ") if originals else []
-    else:
-        words, originals = _WORD.findall(lowered), _WORD.findall(text)
-        if len(originals) != len(words):
-            originals = []  # folding merged or split words: acronyms cannot be told apart
+    else:  # each folded word beside the word as written, for acronyms' case ("AFP", not "afp")
+        view = Folded(text)
+        spans = [match.span() for match in _WORD.finditer(view.text)]
+        words = [view.text[start:end] for start, end in spans]
+        originals = [without_invisible(view.slice(start, end)) for start, end in spans]
     found = []  # (-size, at, party) of every name in the text
     # a name can start only at a word that starts some name: most texts have none, and are done here
     for table, sizes, text_words in ((parties.names, parties.name_sizes, words),

@@ -86,6 +86,11 @@ def fold(text: str) -> str:
     return same_length_lower(text.translate(TABLE))
 
 
+def without_invisible(text: str) -> str:
+    """The text with its invisible characters (soft hyphens, zero-width spaces, joiners) left out."""
+    return _INVISIBLE_RE.sub("", text)
+
+
 def fold_pattern(pattern: str) -> str:
     """A regular expression written in lower case, with its literal letters folded like the text it reads."""
     return pattern if pattern.isascii() else pattern.translate(TABLE)
