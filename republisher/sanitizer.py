@@ -118,7 +118,7 @@ TRACKING_IMAGE = re.compile(
     r")",
     re.IGNORECASE,
 )
-NUMERIC_REFERENCE = re.compile(r"&#([xX][0-9a-fA-F]+|[0-9]+);")
+NUMERIC_REFERENCE = re.compile(r"&(#[xX][0-9a-fA-F]+|#[0-9]+);")
 START_TAG = html5lib_shim.constants.tokenTypes["StartTag"]
 CHARACTERS = html5lib_shim.constants.tokenTypes["Characters"]
 HTML_SPACES = "\t\n\x0c\r "
