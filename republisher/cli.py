@@ -251,11 +251,18 @@ def sources_list(as_json):
     if not rows:
         click.echo("No sources yet. Add one with `republisher sources add URL`.")
     for row in rows:
-        health = "ok" if not row["last_error"] else f"error ({row['error_count']}x): {row['last_error']}"
+        health = source_health(row)
         click.echo(f"{row['id']:>4}  {row['name']}  [{row['license'] or 'license from feed'}]  "
                    f"{health}  next fetch {row['next_fetch_at'] or 'now'}\n      {row['url']}")
         for line in license_lines(row):
             click.echo(f"      {line}")
+
+
+def source_health(row: dict) -> str:
+    """A source's health in a few words: ok, ok with the warning of its last fetch, or its error."""
+    if row["last_error"]:
+        return f"error ({row['error_count']}x): {row['last_error']}"
+    return f"ok, with a warning: {row['last_warning']}" if row.get("last_warning") else "ok"
 
 
 def license_lines(row: dict) -> list[str]:
@@ -275,7 +282,8 @@ def license_lines(row: dict) -> list[str]:
 def source_summary(row: dict) -> dict:
     """The public fields of a source for JSON output."""
     keys = ("id", "name", "slug", "url", "site_url", "language", "license", "license_evidence", "feed_license",
-            "auto_approve", "last_success_at", "last_error", "last_error_at", "error_count", "next_fetch_at")
+            "auto_approve", "last_success_at", "last_error", "last_error_at", "error_count", "last_warning",
+            "next_fetch_at")
     state = storage.license_state(row)
     return dict({key: row.get(key) for key in keys}, license_proposal=state["proposal"], license_hold=state["hold"],
                 pages_checked_at=state["checked_at"], pages_due_at=state["due_at"])
@@ -299,17 +307,17 @@ def fetch_command(source_ids, fetch_all, as_json):
         sources = storage.due_sources(db)
     reports = run_fetch(sources, show_progress=not as_json and sys.stdout.isatty())
     if as_json:
-        emit_json(reports)
+        emit_json([report.as_dict() for report in reports])
     else:
         for report in reports:
             click.echo(describe_report(report))
         if not reports:
             click.echo("No source is due.")
-    if reports and all(report["outcome"] == "error" for report in reports):
+    if reports and all(report.outcome == "error" for report in reports):
         sys.exit(1)
 
 
-def run_fetch(sources: list[dict], show_progress: bool) -> list[dict]:
+def run_fetch(sources: list[dict], show_progress: bool) -> list:
     """Refresh sources, with a progress bar on a terminal."""
     config = pipeline_config()
     if not show_progress or len(sources) < 2:
@@ -318,15 +326,16 @@ def run_fetch(sources: list[dict], show_progress: bool) -> list[dict]:
         return ingest.refresh_many(sources, config, progress=lambda report: bar.update(1))
 
 
-def describe_report(report: dict) -> str:
+def describe_report(report) -> str:
     """One line per source for people."""
-    head = f"[{report['source_id']}] {report['name']}: "
-    if report["outcome"] == "error":
-        return head + f"ERROR {report['error']}"
-    if report["outcome"] in ("not modified", "unchanged"):
-        return head + report["outcome"]
-    return head + (f"{report['new']} new, {report['updated']} updated, {report['unchanged']} unchanged, "
-                   f"{report['blocked']} blocked")
+    head = f"[{report.source_id}] {report.name}: "
+    if report.outcome == "error":
+        return head + f"ERROR {report.error}"
+    if report.outcome in ("not modified", "unchanged"):
+        return head + report.outcome
+    line = head + (f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
+                   f"{report.blocked} blocked")
+    return line + (f"; WARNING {report.warning}" if report.warning else "")
 
 
 @items_cli.command("list")

@@ -76,8 +76,8 @@ def demo_command(host, port, database, no_serve):
     click.echo(f"Demo database: {database}")
     click.echo(f"Sample feeds served at {feeds_base}/")
     for report in reports:
-        click.echo(f"  fetched {report['name']}: {report['new']} new, {report['blocked']} blocked"
-                   + (f", error: {report['error']}" if report["error"] else ""))
+        click.echo(f"  fetched {report.name}: {report.new} new, {report.blocked} blocked"
+                   + (f", error: {report.error}" if report.error else ""))
     print_items(database)
     if no_serve:
         server.shutdown()

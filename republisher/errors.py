@@ -52,10 +52,6 @@ class UnsafeFeedError(ParseError):
     """The body uses XML features we refuse (entity declarations)."""
 
 
-class EntryError(RepublisherError):
-    """Some entries of a feed could not be processed; the others were stored."""
-
-
 class WorkflowError(RepublisherError):
     """An editor action is not allowed for the item in its current state."""
 

@@ -6,14 +6,14 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 from . import fetcher, gate, licenses, licensing, pagecheck, parser, processor, schedule, storage, workflow
-from .errors import EntryError, FetchError, ParseError, RepublisherError
+from .errors import FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
-BENIGN_PARSER_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType")
 
 
 @dataclass(frozen=True)
@@ -49,95 +49,167 @@ def config_from_settings(settings: dict, policy: frozenset) -> IngestConfig:
     )
 
 
-def refresh_source(db, source: dict, config: IngestConfig) -> dict:
+@dataclass(frozen=True)
+class FetchReport:
+    """What one refresh of one source did, as the fetch log and the operator see it."""
+
+    source_id: int
+    name: str
+    url: str
+    outcome: str  # "ok", "not modified", "unchanged" or "error"
+    status: int | None = None
+    bytes: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    blocked: int = 0
+    error: str | None = None
+    warning: str | None = None  # a fault the parser forgave; the fetch still succeeded
+    duration_ms: int = 0
+
+    def as_dict(self) -> dict:
+        """The report as plain values (for JSON output)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing one fetched body did."""
+
+    outcome: str  # "ok"; "unchanged" when the body was the one stored last time; "error" when some was lost
+    counts: Counter
+    fields: dict  # source fields learned from the body
+    feed: dict | None = None
+    warning: str | None = None
+    error: str | None = None  # what could be read was stored, but the source is reported broken
+
+
+def refresh_source(db, source: dict, config: IngestConfig) -> FetchReport:
     """Fetch one source and store what is new or changed; never raises for feed problems."""
     started, started_at = time.monotonic(), storage.utcnow()
-    report = {"source_id": source["id"], "name": source["name"], "url": source["url"], "status": None,
-              "bytes": 0, "new": 0, "updated": 0, "unchanged": 0, "blocked": 0, "error": None,
-              "outcome": "ok"}
     fields = {"last_fetch_at": started_at}
+    status = size = None
+    stored = Stored("not modified", Counter(), {})
+    error = None
     try:
         result = fetcher.fetch(source["url"], etag=source.get("etag"), last_modified=source.get("last_modified"),
                                limits=config.limits, guard=config.guard, user_agent=config.user_agent)
-        report.update(status=result.status, bytes=result.bytes_received)
+        status, size = result.status, result.bytes_received
         if result.permanent_url:
             fields["url"] = result.permanent_url
-        feed = None
-        if result.status == 304:
-            report["outcome"] = "not modified"
+        if result.status != 304:
+            stored = ingest_body(db, source, result, config)
+            fields.update(stored.fields)
+        error = stored.error
+        if error is None:
+            # validators are kept only once the body was fully stored, so a failed run fetches it whole again
+            fields.update(validator_fields(result))
+            fields.update(success_fields(source, result, config, stored))
         else:
-            feed = ingest_body(db, source, result, config, report, fields)
-        # validators are kept only once the body was fully stored, so a failed run fetches it whole again
-        fields.update(validator_fields(result))
-        fields.update(success_fields(source, result, config, feed))
-    except (FetchError, ParseError) as exc:
-        report.update(error=str(exc), outcome="error")
-        fields.update(error_fields(source, exc, config))
-    except RepublisherError as exc:
-        report.update(error=f"{type(exc).__name__}: {exc}", outcome="error")
-        fields.update(error_fields(source, exc, config))
+            fields.update(error_fields(source, error, config, None))
     except Exception as exc:  # one broken source must never stop the batch
-        log.exception("unexpected error while refreshing source %s", source["id"])
-        report.update(error=f"internal error: {type(exc).__name__}: {exc}", outcome="error")
-        fields.update(error_fields(source, exc, config))
-    report["duration_ms"] = int((time.monotonic() - started) * 1000)
-    storage.record_fetch(db, source["id"], {
-        "started_at": started_at, "url": source["url"], "status": report["status"], "bytes": report["bytes"],
-        "duration_ms": report["duration_ms"], "new": report["new"], "updated": report["updated"],
-        "unchanged": report["unchanged"], "blocked": report["blocked"], "error": report["error"],
-        "outcome": report["outcome"]}, fields)
-    log.info("fetched source=%s status=%s bytes=%s ms=%s new=%s updated=%s blocked=%s error=%s",
-             source["id"], report["status"], report["bytes"], report["duration_ms"], report["new"],
-             report["updated"], report["blocked"], report["error"])
+        error = describe_failure(exc, source)
+        fields.update(error_fields(source, error, config, getattr(exc, "retry_after", None)))
+        stored = Stored("error", stored.counts, {})
+    counts = stored.counts
+    report = FetchReport(
+        source_id=source["id"], name=source["name"], url=source["url"], outcome=stored.outcome,
+        status=status, bytes=size or 0, new=counts["new"], updated=counts["updated"],
+        unchanged=counts["unchanged"], blocked=counts["blocked"], error=error, warning=stored.warning,
+        duration_ms=int((time.monotonic() - started) * 1000))
+    log_row = {key: value for key, value in report.as_dict().items() if key not in ("source_id", "name")}
+    storage.record_fetch(db, source["id"], dict(log_row, started_at=started_at, url=source["url"]), fields)
+    log.info("fetched source=%s status=%s bytes=%s ms=%s new=%s updated=%s blocked=%s error=%s warning=%s",
+             source["id"], report.status, report.bytes, report.duration_ms, report.new, report.updated,
+             report.blocked, report.error, report.warning)
     return report
 
 
-def ingest_body(db, source: dict, result, config: IngestConfig, report: dict, fields: dict) -> dict | None:
-    """Parse a fetched body and store its new and changed entries; returns the feed, None if unchanged."""
+def describe_failure(exc: Exception, source: dict) -> str:
+    """The one-line error a failed refresh leaves on its source."""
+    if isinstance(exc, (FetchError, ParseError)):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, RepublisherError):
+        return f"{type(exc).__name__}: {exc}"
+    log.exception("unexpected error while refreshing source %s", source["id"])
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
+    """Parse a fetched body once and store its new and changed entries."""
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == source.get("body_hash"):
-        report["outcome"] = "unchanged"
-        return None
-    parsed = parser.parse_document(result.body, result.headers, result.url)
-    feed = parsed["feed"]
+        return Stored("unchanged", Counter(), {})
+    document = parser.parse_document(result.body, result.headers, result.url)
+    feed = document.feed
     watch_feed_license(db, source, feed, result.url)
-    fields.update(feed_fields(source, feed))
+    fields = feed_fields(source, feed)
     source = dict(source, **fields, **current_hold(db, source["id"]))
     feed_json = json.dumps(feed, ensure_ascii=False, default=str)
     seen_at = storage.utcnow()
-    keyed = [(raw, processor.entry_identity(parser.identity_fields(raw, feed))) for raw in parsed["raw_entries"]]
-    problem = malformation(parsed)
-    if problem:
-        # in a broken document an entry without GUID or link is most likely cut off: it would be stored
-        # under a content hash that the complete entry never matches again
-        keyed = [(raw, identity) for raw, identity in keyed if not identity.startswith("hash:")]
-    known = storage.known_entries(db, source["id"], [identity for _, identity in keyed])
-    touched, failures = [], []
-    for raw, identity in keyed:
-        digest = processor.entry_hash(parser.raw_fingerprint(raw))
-        stored = known.get(identity)
-        if stored and stored["entry_hash"] == digest:
-            report["unchanged"] += 1
+    known = known_entries(db, source["id"], document.entries)
+    counts, touched, failures = Counter(), [], []
+    for entry in document.entries:
+        stored = known.get(entry.identity)
+        if stored and same_entry(db, stored, entry):
+            counts["unchanged"] += 1
             touched.append(stored["id"])
             continue
         try:
-            entry = parser.normalize_entry(raw, feed)
-            outcome = store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json)
+            counts[store_entry(db, source, feed, entry, stored, config, seen_at, feed_json)] += 1
         except Exception as exc:  # one broken entry must not keep the others of its feed out
             if not isinstance(exc, RepublisherError):
-                log.exception("entry %s of source %s could not be processed", identity, source["id"])
-            failures.append(f"{identity}: {type(exc).__name__}: {exc}")
-            continue
-        report[outcome] += 1
-        known[identity] = {"id": None, "entry_hash": digest}
+                log.exception("entry %s of source %s could not be processed", entry.identity, source["id"])
+            failures.append(f"{entry.identity}: {type(exc).__name__}: {exc}")
     storage.touch_items(db, touched)
     if failures:
-        raise EntryError(f"{len(failures)} of {len(keyed)} entries could not be processed; first: {failures[0]}")
-    if problem:
-        # what could be read is kept, but the source is reported broken and parsed again next time
-        raise ParseError(f"malformed feed, {len(keyed)} items kept: {problem}")
+        error = (f"{len(failures)} of {len(document.entries)} entries could not be processed; "
+                 f"first: {failures[0]}")
+        return Stored("error", counts, fields, feed, warning(document), error)
+    if document.truncated:
+        # what could be read is kept, but the source is reported broken and fetched whole next time
+        error = (f"malformed feed, cut off before its end, {len(document.entries)} items kept: "
+                 f"{document.problem}")
+        return Stored("error", counts, fields, feed, warning(document), error)
     fields["body_hash"] = body_hash
-    return feed
+    return Stored("ok", counts, fields, feed, warning(document))
+
+
+def known_entries(db, source_id: int, entries: list) -> dict[str, dict]:
+    """identity -> stored item for the document's entries, taking over items stored under a former identity."""
+    identities = [entry.identity for entry in entries]
+    former = {entry.identity: parser.former_identity(entry) for entry in entries}
+    wanted = identities + sorted({name for name in former.values() if name and name not in identities})
+    stored = storage.known_entries(db, source_id, wanted)
+    known = {identity: stored[identity] for identity in identities if identity in stored}
+    for identity, name in former.items():
+        if identity not in known and name in stored and name not in identities:
+            # an item stored by its link alone before links stopped being enough: the first entry keeps it
+            storage.rename_item_identity(db, stored[name]["id"], identity)
+            known[identity] = stored.pop(name)
+    return known
+
+
+def same_entry(db, stored: dict, entry) -> bool:
+    """Whether a stored item already holds what the entry says (by fingerprint)."""
+    if stored["entry_hash"] == entry.fingerprint:
+        return True
+    if (stored["entry_hash"] or "").startswith(parser.FINGERPRINT_PREFIX):
+        return False
+    # stored under the former fingerprint: compare what the latest revision says, once, and keep the new one
+    if parser.fingerprint(storage.current_entry(db, stored["id"])) != entry.fingerprint:
+        return False
+    storage.update_item_fields(db, stored["id"], {"entry_hash": entry.fingerprint})
+    return True
+
+
+def warning(document) -> str | None:
+    """The one-line warning for a document the parser had to forgive, with what it left out."""
+    parts = [document.problem] if document.problem else []
+    if document.skipped:
+        parts.append(f"{document.skipped} {'entry' if document.skipped == 1 else 'entries'} left out "
+                     "(a repeated identity, or cut off)")
+    return "; ".join(parts) or None
 
 
 def watch_feed_license(db, source: dict, feed: dict, url: str) -> None:
@@ -153,16 +225,10 @@ def current_hold(db, source_id: int) -> dict:
     return {"license_hold": source.get("license_hold"), "license_hold_revision": source.get("license_hold_revision")}
 
 
-def malformation(parsed: dict) -> str | None:
-    """The parser's complaint, unless it only concerns the declared encoding or content type."""
-    problem = parsed.get("bozo")
-    if not problem or problem.startswith(BENIGN_PARSER_COMPLAINTS):
-        return None
-    return problem
-
-
-def store_entry(db, source, feed, entry, identity, digest, stored, config, seen_at, feed_json) -> str:
+def store_entry(db, source: dict, feed: dict, parsed, stored: dict | None, config: IngestConfig, seen_at: str,
+                feed_json: str) -> str:
     """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
+    entry, identity, digest = parsed.values, parsed.identity, parsed.fingerprint
     override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
     policy = licenses.source_policy(source.get("allowed_licenses"), config.policy)
     processed = processor.process_entry(entry, feed, source, policy, seen_at, override,
@@ -209,25 +275,31 @@ def feed_fields(source: dict, feed: dict) -> dict:
     return fields
 
 
-def success_fields(source: dict, result, config: IngestConfig, feed: dict | None) -> dict:
-    """Schedule and health after a successful fetch: the interval, or longer if the server or feed asks."""
+def success_fields(source: dict, result, config: IngestConfig, stored: Stored) -> dict:
+    """Schedule and health after a successful fetch: the interval, or longer if the server or feed asks.
+
+    A body read again (304 or the same bytes) keeps the warning it had; a new body says its own.
+    """
     now = storage.utcnow()
-    ttl = ((feed or {}).get("raw") or {}).get("ttl")
+    ttl = ((stored.feed or {}).get("raw") or {}).get("ttl")
     interval = schedule.next_interval(source.get("interval_seconds") or config.interval, result.headers, ttl)
-    return {"error_count": 0, "last_success_at": now, "last_error": None,
-            "next_fetch_at": storage.later(interval), "updated_at": now}
+    fields = {"error_count": 0, "last_success_at": now, "last_error": None,
+              "next_fetch_at": storage.later(interval), "updated_at": now}
+    if stored.outcome == "ok":
+        fields["last_warning"] = stored.warning
+    return fields
 
 
-def error_fields(source: dict, exc: Exception, config: IngestConfig) -> dict:
+def error_fields(source: dict, error: str, config: IngestConfig, retry_after: float | None) -> dict:
     """Backoff and health after a failed fetch; the source stays enabled."""
     count = (source.get("error_count") or 0) + 1
-    delay = schedule.backoff(count, getattr(exc, "retry_after", None), config.max_backoff)
+    delay = schedule.backoff(count, retry_after, config.max_backoff)
     now = storage.utcnow()
-    return {"error_count": count, "last_error": str(exc) or type(exc).__name__, "last_error_at": now,
+    return {"error_count": count, "last_error": error or "unknown error", "last_error_at": now,
             "next_fetch_at": storage.later(delay), "updated_at": now}
 
 
-def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> list[dict]:
+def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> list[FetchReport]:
     """Refresh sources in parallel with a per-host limit; each worker thread has its own connection."""
     host_limits: dict[str, threading.BoundedSemaphore] = {}
     lock = threading.Lock()
@@ -239,7 +311,7 @@ def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> li
         with lock:
             return host_limits.setdefault(host, threading.BoundedSemaphore(config.per_host))
 
-    def run(source: dict) -> dict:
+    def run(source: dict) -> FetchReport:
         """Refresh one source on this thread's connection."""
         if getattr(local, "db", None) is None:
             local.db = storage.connect(config.database)
@@ -257,11 +329,10 @@ def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> li
             except Exception as exc:  # storage trouble on one source still leaves the others
                 source = futures[future]
                 log.exception("refresh of source %s failed", source["id"])
-                report = {"source_id": source["id"], "name": source["name"], "url": source["url"],
-                          "outcome": "error", "error": f"internal error: {exc}", "new": 0, "updated": 0,
-                          "unchanged": 0, "blocked": 0, "status": None, "bytes": 0, "duration_ms": 0}
+                report = FetchReport(source["id"], source["name"], source["url"], "error",
+                                     error=f"internal error: {exc}")
             reports.append(report)
             if progress:
                 progress(report)
-    reports.sort(key=lambda report: report["source_id"])
+    reports.sort(key=lambda report: report.source_id)
     return reports

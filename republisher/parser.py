@@ -1,10 +1,15 @@
 """Parse stage: feed bytes in, plain normalized dicts out (feedparser is used here alone)."""
 
 import calendar
+import hashlib
 import io
+import json
 import re
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -15,57 +20,173 @@ FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 URL_SAFE_CHARACTERS = "%:/?#[]@!$&'()*+,;=~-._"
+FINGERPRINT_PREFIX = "v2:"  # earlier fingerprints were digests of feedparser's repr(), without a prefix
+# expat's words for a document that ends before its root element closes
+TRUNCATION_MESSAGES = frozenset(("no element found", "unclosed token", "unclosed CDATA section",
+                                 "partial character"))
+BENIGN_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType")
+# Raw entry keys whose content the normalized values already carry (see normalize_entry).
+NORMALIZED_KEYS = frozenset((
+    "id", "guidislink", "link", "title", "author", "authors", "published", "updated", "content",
+    "summary", "tags", "language", "rights", "source", "enclosures",
+))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a document, read once: who it is, what it says, and its normalized values."""
+
+    identity: str  # stable across fetches: GUID, enclosure, link, link with title and date, or content
+    fingerprint: str  # equal exactly when the entry says the same things again
+    values: dict  # plain, untrusted values (parser.normalize_entry)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed feed: its channel, its entries, and the small faults the parser forgave."""
+
+    version: str
+    feed: dict
+    entries: list[Entry]
+    problem: str | None = None  # one line, e.g. "line 3, column 14: undefined entity"
+    skipped: int = 0  # entries left out: repeats of an identity, or cut off in a broken document
+    truncated: bool = False  # the body ends before the document does: not a small fault
+
+    @property
+    def broken(self) -> bool:
+        """Whether the parser had to forgive a fault in the document."""
+        return self.problem is not None
 
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
     """Parse a feed body into {"feed": {...}, "entries": [...], "bozo": str|None}, every entry normalized."""
     document = parse_document(body, headers, url)
-    entries = [normalize_entry(entry, document["feed"]) for entry in document["raw_entries"]]
-    return {"version": document["version"], "feed": document["feed"], "entries": entries,
-            "bozo": document["bozo"]}
+    return {"version": document.version, "feed": document.feed,
+            "entries": [entry.values for entry in document.entries], "bozo": document.problem}
 
 
-def parse_document(body: bytes, headers: dict, url: str) -> dict:
-    """Parse a feed body, normalizing the channel only; entries stay as feedparser returned them.
-
-    The orchestrator recognizes unchanged entries from these raw dicts and normalizes only the rest.
-    """
+def parse_document(body: bytes, headers: dict, url: str) -> Document:
+    """Parse a feed body: the channel, and every entry once with its identity and fingerprint."""
     refuse_entity_declarations(body)
-    lowered = {name.lower(): value for name, value in (headers or {}).items()}
-    lowered["content-location"] = url
-    try:
-        parsed = feedparser.parse(
-            io.BytesIO(body),
-            response_headers=lowered,
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
-    except Exception as exc:  # feedparser raises on some inputs instead of setting bozo
-        raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
+    body, fault, lines_cut = forgive_leading_space(body)
+    parsed = read_feed(body, headers, url)
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
     feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
-    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    return {"version": parsed["version"], "feed": feed, "raw_entries": list(parsed.get("entries", [])),
-            "bozo": f"{type(problem).__name__}: {problem}" if problem else None}
+    problem = describe_problem(parsed.get("bozo_exception"), lines_cut) if parsed.get("bozo") else None
+    values = [normalize_entry(raw, feed) for raw in parsed.get("entries", [])]
+    entries, skipped = identify(values, broken=problem is not None and not benign(parsed))
+    if problem and not entries and not feed.get("title"):
+        raise ParseError(f"nothing readable in the feed: {problem}")
+    return Document(parsed["version"], feed, entries, "; ".join(filter(None, (fault, problem))) or None, skipped,
+                    cut_off(parsed.get("bozo_exception")))
 
 
-def identity_fields(entry, feed: dict) -> dict:
-    """The fields an entry's identity is made of, read lazily from a raw entry (GUID first)."""
-    guid = (entry.get("id") or "").strip() or None
-    if guid:
-        return {"guid": guid}
-    link = safe_link(entry.get("link"), entry_base(entry, feed["url"]))
+def read_feed(body: bytes, headers: dict, url: str):
+    """feedparser's reading of a body, with the lower-cased headers and final URL it looks for."""
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    lowered["content-location"] = url
+    try:
+        return feedparser.parse(io.BytesIO(body), response_headers=lowered, sanitize_html=False,
+                                resolve_relative_uris=False)
+    except Exception as exc:  # feedparser raises on some inputs instead of setting bozo
+        raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
+
+
+def forgive_leading_space(body: bytes) -> tuple[bytes, str | None, int]:
+    """(body, fault, lines cut): the body without whitespace before its XML declaration, which XML refuses."""
+    start = 3 if body.startswith(b"\xef\xbb\xbf") else 0
+    stripped = body[start:].lstrip(b" \t\r\n")
+    cut = len(body) - start - len(stripped)
+    if not cut or not stripped.startswith(b"<?xml"):
+        return body, None, 0
+    return body[:start] + stripped, "whitespace before the XML declaration, ignored", body[:start + cut].count(b"\n")
+
+
+def cut_off(problem) -> bool:
+    """Whether the XML parser's complaint is that the body ended before the document did."""
+    return isinstance(problem, SAXParseException) and problem.getMessage() in TRUNCATION_MESSAGES
+
+
+def benign(parsed) -> bool:
+    """Whether feedparser's only complaint is the declared encoding or content type, not the XML."""
+    return type(parsed.get("bozo_exception")).__name__ in BENIGN_COMPLAINTS
+
+
+def describe_problem(problem, lines_cut: int = 0) -> str | None:
+    """One line an operator understands for the parser's complaint: where in the body as sent, and what."""
+    if problem is None:
+        return None
+    if isinstance(problem, SAXParseException):
+        # expat counts columns from 0; editors and people count from 1
+        return (f"line {problem.getLineNumber() + lines_cut}, column {problem.getColumnNumber() + 1}: "
+                f"{problem.getMessage()}")
+    name = type(problem).__name__
+    if name == "CharacterEncodingOverride":
+        return f"wrong declared character encoding: {problem}"
+    if name == "NonXMLContentType":
+        return f"served with a content type that is not a feed's: {problem}"
+    return f"{name}: {problem}".splitlines()[0]
+
+
+def identify(values: list[dict], broken: bool) -> tuple[list[Entry], int]:
+    """The entries with their identities, each identity once (the first entry that has it wins).
+
+    Entries without a GUID may share a link (podcast episodes, a live page): the link alone identifies
+    an entry only when no other entry of the document has it.
+    """
+    links = Counter(entry["link"] for entry in values if entry["link"])
+    entries, seen, skipped = [], set(), 0
+    for entry in values:
+        identity = entry_identity(entry, links)
+        # in a broken document an entry known by its content only is most likely cut off: it would be
+        # stored under a hash that the complete entry never matches again
+        if identity in seen or (broken and identity.startswith("hash:")):
+            skipped += 1
+            continue
+        seen.add(identity)
+        entries.append(Entry(identity, fingerprint(entry), entry))
+    return entries, skipped
+
+
+def entry_identity(entry: dict, links: Counter) -> str:
+    """An entry's identity: GUID, else enclosure URL, else link, else link, title and date, else content."""
+    if entry["guid"]:
+        return "guid:" + entry["guid"]
+    if entry["enclosures"]:
+        return "enclosure:" + entry["enclosures"][0]["url"]
+    link = entry["link"]
+    if link and links[link] == 1:
+        return "link:" + link
     if link:
-        return {"guid": None, "link": link}
-    return {"guid": None, "link": None, "title": text(entry.get("title"), entry.get("title_detail")),
-            "content": entry_content(entry)[0]}
+        return "link+title+date:" + digest([link, entry["title"] or "", entry["published"] or entry["updated"] or ""])
+    return "hash:" + digest([entry["title"] or "", entry["content"] or ""])
 
 
-def raw_fingerprint(entry) -> str:
-    """Everything the feed said about an entry, as text: equal for an entry the feed repeats unchanged."""
-    # repr is deterministic for the same document and twice as fast as a sorted JSON dump
-    return repr(entry)
+def fingerprint(entry: dict) -> str:
+    """A digest of what an entry says, in our own normalized values, not in feedparser's structures.
+
+    Feed extensions (license elements, media credits) are read from the raw entry by later stages, so
+    they count too; the raw fields that the normalized ones were made from do not, which keeps the
+    fingerprint equal across feedparser upgrades that change how it spells those.
+    """
+    said = {key: value for key, value in entry.items() if key != "raw"}
+    said["extensions"] = {key: value for key, value in (entry.get("raw") or {}).items()
+                          if key not in NORMALIZED_KEYS and not key.endswith("_detail")}
+    return FINGERPRINT_PREFIX + digest([json.dumps(said, sort_keys=True, ensure_ascii=False, default=str)])
+
+
+def former_identity(entry: Entry) -> str | None:
+    """The identity an entry had before enclosures and shared links told entries apart: its link."""
+    link = entry.values["link"]
+    if link and entry.identity.startswith(("enclosure:", "link+title+date:")):
+        return "link:" + link
+    return None
+
+
+def digest(parts: list[str]) -> str:
+    """SHA-256 of text parts, NUL-separated."""
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def refuse_entity_declarations(body: bytes) -> None:
@@ -89,7 +210,7 @@ def describe_non_feed(body: bytes, parsed) -> str:
     start = body.lstrip()[:200].lower()
     if b"<html" in start or b"<!doctype html" in start:
         return "got an HTML page, not a feed"
-    problem = parsed.get("bozo_exception")
+    problem = describe_problem(parsed.get("bozo_exception"))
     return f"not an RSS or Atom feed ({problem})" if problem else "not an RSS or Atom feed"
 
 

@@ -1,26 +1,10 @@
 """Per-entry stages after parsing: identity, license decision, sanitizing, attribution (plain values)."""
 
-import hashlib
 import json
 import html
 
 from . import attribution, license_text, licenses, licensing, sanitizer
 from .slugs import slugify
-
-
-def entry_identity(entry: dict) -> str:
-    """An entry's stable identity: GUID, else link, else a hash of title and content."""
-    if entry.get("guid"):
-        return "guid:" + entry["guid"]
-    if entry.get("link"):
-        return "link:" + entry["link"]
-    digest = hashlib.sha256(((entry.get("title") or "") + "\x00" + (entry.get("content") or "")).encode()).hexdigest()
-    return "hash:" + digest
-
-
-def entry_hash(fingerprint: str) -> str:
-    """A hash of an entry's canonical serialization, to skip unchanged entries."""
-    return hashlib.sha256(fingerprint.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,

@@ -333,6 +333,19 @@ def update_item_fields(db: Database, item_id: int, fields: dict) -> dict:
     return get_item(db, item_id)
 
 
+def rename_item_identity(db: Database, item_id: int, identity: str) -> None:
+    """Give an item the identity its entry is known by now (its revisions and status stay)."""
+    with transaction(db):
+        db["items"].update(item_id, {"identity": identity})
+
+
+def current_entry(db: Database, item_id: int) -> dict:
+    """The entry as the item's latest revision received it (plain values)."""
+    row = db.execute("select r.raw from items i join item_revisions r on r.id = i.current_revision_id "
+                     "where i.id = ?", [item_id]).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
 def update_revision(db: Database, revision_id: int, fields: dict) -> None:
     """Change a stored revision's processed fields (never its raw entry)."""
     fields = {key: value for key, value in fields.items() if key != "raw"}
@@ -779,3 +792,10 @@ def m0004_license_watch(db: Database) -> None:
         db["sources"].add_column(column, str)
     db["sources"].add_column("license_hold_revision", int)
     db["sources"].create_index(["pages_due_at"])
+
+
+@migrations(name="0007_fetch_warnings")
+def m0007_fetch_warnings(db: Database) -> None:
+    """Faults a parser forgave: the source's latest warning, and each fetch's."""
+    db["sources"].add_column("last_warning", str)
+    db["fetch_log"].add_column("warning", str)

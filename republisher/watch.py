@@ -70,18 +70,18 @@ def feed_pages(source: dict, config) -> tuple[str | None, str | None, str | None
         document = parser.parse_document(result.body, result.headers, result.url)
     except (FetchError, ParseError) as exc:
         return None, None, f"the feed could not be read to find the site's pages: {exc}"
-    feed = document["feed"]
-    return feed.get("link"), newest_link(document["raw_entries"], feed), \
+    feed = document.feed
+    return feed.get("link"), newest_link([entry.values for entry in document.entries]), \
         None if feed.get("link") else "the feed names no link to the publisher's site"
 
 
-def newest_link(entries: list, feed: dict) -> str | None:
+def newest_link(entries: list[dict]) -> str | None:
     """The link of the feed's newest entry (by its date, else the first in the feed)."""
     best, best_key = None, None
     for index, entry in enumerate(entries):
-        link = parser.safe_link(entry.get("link"), parser.entry_base(entry, feed["url"]))
-        when = entry.get("published_parsed") or entry.get("updated_parsed")
-        key = (tuple(when)[:6] if when else (), -index)
+        link = entry.get("link")
+        when = entry.get("published") or entry.get("updated")
+        key = (when or "", -index)
         if link and (best_key is None or key > best_key):
             best, best_key = link, key
     return best

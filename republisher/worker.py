@@ -78,11 +78,13 @@ def report_checks(reports: list[dict]) -> None:
         click.echo(f"[{datetime.now(timezone.utc):%H:%M:%S}] {report['name']}: {outcome}")
 
 
-def report_round(reports: list[dict]) -> None:
+def report_round(reports: list) -> None:
     """Print one line per fetched source."""
     for report in reports:
-        outcome = report["error"] or f"{report['new']} new, {report['updated']} updated, {report['blocked']} blocked"
-        click.echo(f"[{datetime.now(timezone.utc):%H:%M:%S}] {report['name']}: {outcome}")
+        outcome = report.error or f"{report.new} new, {report.updated} updated, {report.blocked} blocked"
+        if report.warning:
+            outcome += f"; warning: {report.warning}"
+        click.echo(f"[{datetime.now(timezone.utc):%H:%M:%S}] {report.name}: {outcome}")
 
 
 @click.command("worker")

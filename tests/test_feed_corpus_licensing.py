@@ -47,9 +47,8 @@ def test_every_entry_of_every_document_gets_a_complete_decision_quoting_its_own_
         document = parser.parse_document(body, declared_headers(body), "http://127.0.0.1/" + path.name)
     except ParseError:
         return  # refused with a clear error: an empty, HTML, or entity-declaring document
-    feed = document["feed"]
-    for raw in document["raw_entries"]:
-        entry = parser.normalize_entry(raw, feed)
+    feed = document.feed
+    for entry in (parsed.values for parsed in document.entries):
         decision = decide_license(entry, feed, source_license=EDITOR, policy=POLICY, seen_at=SEEN_AT)
         assert decision["status"] in ("pending", "blocked")
         assert decision["allowed"] is (decision["status"] == "pending")

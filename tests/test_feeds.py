@@ -22,7 +22,7 @@ def add_feed(app, db, httpserver, path: str, name: str, mime: str = "application
     """Serve a sample feed on 127.0.0.1, fetch it and publish every allowed item; returns the source id."""
     httpserver.expect_request("/" + name).respond_with_data(sample_feed(name), content_type=mime)
     source_id = storage.add_source(db, httpserver.url_for("/" + name))["id"]
-    assert refresh(app, db, source_id)["outcome"] == "ok"
+    assert refresh(app, db, source_id).outcome == "ok"
     for item in storage.list_items(db, source_id=source_id, status="pending"):
         workflow.approve(db, item["id"])
     return source_id

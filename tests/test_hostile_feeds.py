@@ -95,17 +95,17 @@ def test_hostile_servers_fail_alone_and_memory_stays_bounded(hostile_app, server
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    by_id = {report["source_id"]: report for report in reports}
-    assert by_id[ids["/good"]]["new"] == 3 and by_id[ids["/good2"]]["new"] == 2
+    by_id = {report.source_id: report for report in reports}
+    assert by_id[ids["/good"]].new == 3 and by_id[ids["/good2"]].new == 2
     assert len(storage.list_items(db, source_id=ids["/good"])) == 3
     for path, needle in EXPECTED_ERROR.items():
         report = by_id[ids[path]]
-        assert report["outcome"] == "error", (path, report)
-        assert needle.lower() in report["error"].lower(), (path, report["error"])
+        assert report.outcome == "error", (path, report)
+        assert needle.lower() in report.error.lower(), (path, report.error)
         source = storage.get_source(db, ids[path])
-        assert source["last_error"] == report["error"] and source["error_count"] == 1
+        assert source["last_error"] == report.error and source["error_count"] == 1
         [logged] = storage.fetch_log(db, ids[path])
-        assert logged["error"] == report["error"]
+        assert logged["error"] == report.error
     assert peak < 64 * 1024 * 1024, f"peak traced memory {peak / 1e6:.0f} MB"
     assert elapsed < 20
 
@@ -117,8 +117,8 @@ def test_truncated_feed_keeps_the_items_it_could_read(hostile_app, server):
     server.expect_request("/feed").respond_with_data(body[:cut], content_type="application/rss+xml")
     source_id = storage.add_source(db, server.url_for("/feed"))["id"]
     report = refresh(app, db, source_id)
-    assert report["outcome"] == "error" and "malformed" in report["error"]
-    assert report["new"] == 2
+    assert report.outcome == "error" and "malformed" in report.error
+    assert report.new == 2
     assert len(storage.list_items(db, source_id=source_id)) == 2
 
 
@@ -136,12 +136,12 @@ def test_server_error_backs_off_then_recovers(hostile_app, server):
     third = refresh(app, db, source_id)
     after_third = storage.get_source(db, source_id)
 
-    assert first["outcome"] == "error" and "500" in first["error"]
+    assert first.outcome == "error" and "500" in first.error
     assert after_first["error_count"] == 1
     assert seconds_between(after_first["last_fetch_at"], after_first["next_fetch_at"]) >= 240
-    assert "503" in second["error"] and after_second["error_count"] == 2
+    assert "503" in second.error and after_second["error_count"] == 2
     assert seconds_between(after_second["last_fetch_at"], after_second["next_fetch_at"]) >= 7200 - 5
-    assert third["outcome"] == "ok" and third["new"] == 3
+    assert third.outcome == "ok" and third.new == 3
     assert after_third["error_count"] == 0 and after_third["last_error"] is None
     assert [row["outcome"] for row in storage.fetch_log(db, source_id)] == ["ok", "error", "error"]
 
@@ -160,6 +160,6 @@ def test_an_entry_cut_off_before_its_guid_is_not_kept(hostile_app, server):
     server.expect_request("/feed").respond_with_data(body[:third + 60], content_type="application/rss+xml")
     source_id = storage.add_source(db, server.url_for("/feed"))["id"]
     report = refresh(app, db, source_id)
-    assert report["outcome"] == "error" and "2 items kept" in report["error"]
+    assert report.outcome == "error" and "2 items kept" in report.error
     assert sorted(item["guid"] for item in storage.list_items(db, source_id=source_id)) == [
         "harborwire-2026-1101", "harborwire-2026-1102"]

@@ -36,7 +36,7 @@ def test_each_feed_format_is_stored_with_its_text_intact(app, db, httpserver):
         httpserver.expect_request(path).respond_with_data(sample_feed(name), content_type=mime)
         ids[path] = storage.add_source(db, httpserver.url_for(path)).get("id")
     reports = ingest.refresh_many(storage.list_sources(db), pipeline_config(app))
-    assert all(report["outcome"] == "ok" for report in reports), reports
+    assert all(report.outcome == "ok" for report in reports), reports
     for path, (_, _, count, title) in feeds.items():
         items = storage.list_items(db, source_id=ids[path])
         assert len(items) == count
@@ -53,8 +53,8 @@ def test_refetching_the_same_feed_stores_nothing_new(app, db, httpserver):
     source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
     first = refresh(app, db, source_id)
     second = refresh(app, db, source_id)
-    assert first["new"] == 3
-    assert second["outcome"] == "unchanged" and second["new"] == 0 and second["updated"] == 0
+    assert first.new == 3
+    assert second.outcome == "unchanged" and second.new == 0 and second.updated == 0
     assert len(storage.list_items(db, source_id=source_id)) == 3
     for item in storage.list_items(db, source_id=source_id):
         assert len(storage.item_revisions(db, item["id"])) == 1
@@ -66,9 +66,9 @@ def test_items_that_move_within_a_changed_feed_are_recognized(app, db, httpserve
     bodies = iter([make_atom(), make_atom(extra=extra)])
     httpserver.expect_request("/feed").respond_with_handler(lambda request: Response(next(bodies), content_type="application/atom+xml"))
     source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
-    assert refresh(app, db, source_id)["new"] == 1
+    assert refresh(app, db, source_id).new == 1
     second = refresh(app, db, source_id)
-    assert (second["new"], second["updated"], second["unchanged"]) == (1, 0, 1)
+    assert (second.new, second.updated, second.unchanged) == (1, 0, 1)
 
 
 def test_a_changed_item_gets_a_second_revision_and_keeps_the_first(app, db, httpserver):
@@ -77,7 +77,7 @@ def test_a_changed_item_gets_a_second_revision_and_keeps_the_first(app, db, http
     source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
     refresh(app, db, source_id)
     report = refresh(app, db, source_id)
-    assert report["updated"] == 1
+    assert report.updated == 1
     [item] = storage.list_items(db, source_id=source_id)
     revisions = storage.item_revisions(db, item["id"])
     assert [json.loads(revision["raw"])["title"] for revision in revisions] == ["First title", "Corrected title"]
@@ -122,7 +122,7 @@ def test_second_fetch_with_etag_is_answered_304(app, db, httpserver):
     refresh(app, db, source_id)
     report = refresh(app, db, source_id)
     assert seen == [None, '"v1"']
-    assert report["status"] == 304 and report["outcome"] == "not modified"
+    assert report.status == 304 and report.outcome == "not modified"
     assert len(storage.list_items(db, source_id=source_id)) == 3
 
 
@@ -137,7 +137,7 @@ def test_second_fetch_with_last_modified_is_answered_304(app, db, httpserver):
     httpserver.expect_request("/feed").respond_with_handler(handler)
     source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
     refresh(app, db, source_id)
-    assert refresh(app, db, source_id)["status"] == 304
+    assert refresh(app, db, source_id).status == 304
     assert [row["status"] for row in storage.fetch_log(db, source_id)] == [304, 200]
 
 
@@ -146,7 +146,7 @@ def test_a_permanent_redirect_updates_the_stored_url(app, db, httpserver):
     httpserver.expect_request("/new").respond_with_data(sample_feed("valley-atlas.atom"), content_type="application/atom+xml")
     source_id = storage.add_source(db, httpserver.url_for("/old"))["id"]
     report = refresh(app, db, source_id)
-    assert report["new"] == 2
+    assert report.new == 2
     assert storage.get_source(db, source_id)["url"] == httpserver.url_for("/new")
 
 
@@ -230,11 +230,11 @@ def test_a_failed_run_does_not_keep_the_validators_so_the_next_fetch_gets_the_wh
 
     httpserver.expect_request("/feed").respond_with_handler(handler)
     source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
-    assert refresh(app, db, source_id)["outcome"] == "error"
+    assert refresh(app, db, source_id).outcome == "error"
     second = refresh(app, db, source_id)
     assert seen == [None, None]
-    assert second["outcome"] == "ok" and len(storage.list_items(db, source_id=source_id)) == 3
-    assert refresh(app, db, source_id)["status"] == 304
+    assert second.outcome == "ok" and len(storage.list_items(db, source_id=source_id)) == 3
+    assert refresh(app, db, source_id).status == 304
 
 
 def test_the_public_row_of_a_published_item_ignores_an_unapproved_upstream_change(app, db, httpserver):
@@ -260,7 +260,7 @@ def test_sources_named_by_the_same_feed_title_get_distinct_slugs_in_one_parallel
                                                                        content_type="application/rss+xml")
         storage.add_source(db, httpserver.url_for(f"/feed{number}"))
     reports = ingest.refresh_many(storage.list_sources(db), pipeline_config(app))
-    assert [report["outcome"] for report in reports] == ["ok"] * 6
+    assert [report.outcome for report in reports] == ["ok"] * 6
     sources = storage.list_sources(db)
     assert sorted(source["slug"] for source in sources) == ["harbor-wire"] + [f"harbor-wire-{n}" for n in range(2, 7)]
     assert all(len(storage.fetch_log(db, source["id"])) == 1 for source in sources)

@@ -95,7 +95,7 @@ def add_and_fetch(app, db, site) -> int:
     """Add the site's feed as a source and fetch it once; returns the source id."""
     source_id = storage.add_source(db, site.feed_url)["id"]
     report = refresh(app, db, source_id)
-    assert report["new"] + report["blocked"] == len(site.items), report
+    assert report.new + report.blocked == len(site.items), report
     return source_id
 
 
@@ -217,7 +217,7 @@ def test_a_changed_footer_holds_new_items_while_published_ones_stay(app, db, run
     site.items.append("three")
     site.texts["one"] = "Text of story one, corrected."
     report = refresh(app, db, source_id)
-    assert (report["blocked"], report["updated"]) == (2, 0), report
+    assert (report.blocked, report.updated) == (2, 0), report
     items = items_by_slug(db, source_id)
     assert (items["three"]["status"], items["three"]["status_reason"]) == ("blocked", hold["reason"])
     assert items["one"]["status"] == "published" and hold["reason"] in items["one"]["review_flag"]

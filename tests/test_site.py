@@ -56,7 +56,7 @@ def add_feed(app, db, httpserver, path: str, body: bytes, **source_fields) -> in
     httpserver.expect_request(path).respond_with_data(body, content_type="application/rss+xml")
     source = storage.add_source(db, httpserver.url_for(path), **source_fields)
     report = refresh(app, db, source["id"])
-    assert report["outcome"] == "ok", report
+    assert report.outcome == "ok", report
     return source["id"]
 
 
