@@ -301,9 +301,18 @@ def credit_region(low: str, image: Image) -> tuple[int, int] | None:
     (next_start, next_end), _ = block_span(low, following)
     caption = visible(low[next_start:next_end]).strip()
     if caption and len(caption) <= CAPTION_TEXT and any(marker in caption for marker in CAPTION_MARKERS) \
-            and license_text.subject_of(caption, closing=False) != "item":
+            and not speaks_of_item(caption, is_closing(low, next_end)):
         return start, next_end
     return start, end
+
+
+def speaks_of_item(text: str, closing: bool) -> bool:
+    """Whether a short block speaks of the item: of this article, or the site's formula in the closing part.
+
+    "All content by X is licensed under …" closes an agency's items even right after their last picture.
+    """
+    subject = license_text.subject_of(text, closing=False)
+    return subject == "item" or (subject == "site" and closing)
 
 
 def next_text(low: str, at: int) -> int | None:

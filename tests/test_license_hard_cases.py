@@ -152,3 +152,18 @@ def test_ordinary_news_prose_does_not_block_a_cc_by_article(prose):
     html = B + prose + "<p>This article is licensed under CC BY 4.0.</p>"
     decision = process(html)["decision"]
     assert (decision["status"], decision["license"]) == ("pending", "CC-BY-4.0"), decision["reason"]
+
+
+@pytest.mark.parametrize("closing", [
+    "<p>All Content by Bench News Agency is licensed under a Creative Commons Attribution 4.0 International License.</p>",
+    "<p>This article is licensed under CC BY 4.0.</p>",
+])
+def test_the_agencys_closing_notice_right_after_the_last_picture_is_the_items_license(closing):
+    decision = process(B + IMAGE + closing, editor=False)["decision"]
+    assert (decision["status"], decision["license"], decision["media"]) == ("pending", "CC-BY-4.0", [])
+
+
+def test_a_photo_credit_right_after_the_last_picture_stays_the_pictures():
+    decision = process(B + IMAGE + "<p>Photo: J. Doe, CC BY-NC 2.0</p>", editor=False)["decision"]
+    assert decision["status"] == "blocked" and decision["license"] is None
+    assert [credit["license"] for credit in decision["media"]] == ["CC-BY-NC-2.0"]
