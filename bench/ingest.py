@@ -140,9 +140,9 @@ def measure_bare_parse(times: dict, body: bytes, url: str) -> None:
         io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False)))
 
 
-def check(report: dict, new: int) -> None:
+def check(report, new: int) -> None:
     """Stop the benchmark if the pipeline did not do what the scenario says."""
-    if report["error"] or report["new"] != new:
+    if report.error or report.new != new:
         raise SystemExit(f"unexpected ingest result: {report}")
 
 
