@@ -8,6 +8,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import feedparser
 
+from . import jsonfeed
 from .errors import NotAFeedError, ParseError, UnsafeFeedError
 from .text import field_text as text
 
@@ -15,6 +16,9 @@ FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 URL_SAFE_CHARACTERS = "%:/?#[]@!$&'()*+,;=~-._"
+JSON_CONTENT_TYPES = ("application/feed+json", "application/json")
+_JSON_OPENING = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{")
+_XML_OPENING = re.compile(rb"(?:\xef\xbb\xbf)?\s*<")
 
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
@@ -30,6 +34,10 @@ def parse_document(body: bytes, headers: dict, url: str) -> dict:
 
     The orchestrator recognizes unchanged entries from these raw dicts and normalizes only the rest.
     """
+    if is_json(body, headers):
+        parsed = jsonfeed.parse(body)
+        feed = normalize_feed(parsed["feed"], url, parsed["version"], parsed["namespaces"])
+        return {"version": parsed["version"], "feed": feed, "raw_entries": parsed["entries"], "bozo": None}
     refuse_entity_declarations(body)
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     lowered["content-location"] = url
@@ -48,6 +56,13 @@ def parse_document(body: bytes, headers: dict, url: str) -> dict:
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     return {"version": parsed["version"], "feed": feed, "raw_entries": list(parsed.get("entries", [])),
             "bozo": f"{type(problem).__name__}: {problem}" if problem else None}
+
+
+def is_json(body: bytes, headers: dict | None) -> bool:
+    """Whether a body is JSON: it opens with "{", or its content type says JSON and it does not open with "<"."""
+    content_type = {name.lower(): value for name, value in (headers or {}).items()}.get("content-type") or ""
+    declared = content_type.split(";")[0].strip().lower() in JSON_CONTENT_TYPES
+    return bool(_JSON_OPENING.match(body)) or (declared and not _XML_OPENING.match(body))
 
 
 def identity_fields(entry, feed: dict) -> dict:
