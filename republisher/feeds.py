@@ -12,8 +12,11 @@ item: ``id`` (a stable absolute URL), ``url`` (the mirror page, absolute), ``tit
 ``license_url`` (the deed), ``rights`` (plain-text rights statement), ``attribution_text`` and ``source``
 (``name``, ``feed_url``, ``site_url``).
 
-Values are untrusted text: XML is built with ElementTree, which escapes text and attributes, after
-characters that XML 1.0 cannot carry are dropped.
+Values are untrusted text: XML is built as ElementTree elements, after characters that XML 1.0 cannot
+carry are dropped, and written by ``serialize``. In RSS and Atom, plain text ("&" and "<" in a title, a
+name or a category) is written with hexadecimal character references, as the RSS Best Practices Profile
+asks: readers that take such text for HTML decode ``&#x3C;b>`` to the characters, never to markup. Only
+the elements that carry HTML are escaped the usual way, as readers that render them expect.
 """
 
 import html
@@ -150,9 +153,46 @@ def sub(parent: ET.Element, tag: str, text=None, **attributes) -> ET.Element:
     return element
 
 
-def serialize(root: ET.Element) -> bytes:
-    """The document as UTF-8 bytes with an XML declaration."""
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+# "]]>" may not stand in XML text; the rest of ">" is written as is, as the profile allows
+_PLAIN_TEXT = str.maketrans({"&": "&#x26;", "<": "&#x3C;", "\r": "&#xD;"})
+_MARKUP_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+_ATTRIBUTE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                            "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"})
+# (parent, element) pairs whose text is HTML; every other text in these formats is plain text
+RSS_MARKUP = frozenset({("item", "description")})
+ATOM_MARKUP = frozenset({("entry", "content")})
+
+
+def serialize(root: ET.Element, markup: frozenset | None = None) -> bytes:
+    """The document as UTF-8 bytes with an XML declaration.
+
+    With ``markup``, the text of those (parent, element) pairs is escaped the usual way and every other
+    text is written as plain text, in hexadecimal references; without it, all text is escaped the usual way.
+    """
+    parts = ["<?xml version='1.0' encoding='utf-8'?>\n"]
+    write_element(root, "", markup, parts)
+    return "".join(parts).encode("utf-8")
+
+
+def write_element(element: ET.Element, parent: str, markup: frozenset | None, parts: list[str]) -> None:
+    """Append one element with its attributes, text and children (the writers set no tails)."""
+    attributes = "".join(f' {name}="{value.translate(_ATTRIBUTE)}"' for name, value in element.attrib.items())
+    if not element.text and not len(element):
+        parts.append(f"<{element.tag}{attributes} />")
+        return
+    parts.append(f"<{element.tag}{attributes}>")
+    if element.text:
+        parts.append(escape_text(element.text, markup is None or (parent, element.tag) in markup))
+    for child in element:
+        write_element(child, element.tag, markup, parts)
+    parts.append(f"</{element.tag}>")
+
+
+def escape_text(text: str, is_markup: bool) -> str:
+    """Text as XML character data: markup escaped the usual way, plain text in hexadecimal references."""
+    if is_markup:
+        return text.translate(_MARKUP_TEXT)
+    return text.translate(_PLAIN_TEXT).replace("]]>", "]]&#x3E;")
 
 
 # ---------------------------------------------------------------- RSS 2.0
@@ -176,7 +216,7 @@ def rss(channel: dict, items: list[dict], self_url: str) -> bytes:
     sub(head, "atom:link", rel="self", type="application/rss+xml", href=self_url)
     for item in items:
         rss_item(sub(head, "item"), item, channel)
-    return serialize(root)
+    return serialize(root, RSS_MARKUP)
 
 
 def rss_item(element: ET.Element, item: dict, channel: dict) -> None:
@@ -224,7 +264,7 @@ def atom(channel: dict, items: list[dict], self_url: str) -> bytes:
     sub(root, "generator", GENERATOR)
     for item in items:
         atom_entry(sub(root, "entry", xml__lang=item.get("language")), item, channel)
-    return serialize(root)
+    return serialize(root, ATOM_MARKUP)
 
 
 def atom_entry(entry: ET.Element, item: dict, channel: dict) -> None:
