@@ -27,6 +27,8 @@ from email.utils import format_datetime
 from html.parser import HTMLParser
 from xml.etree import ElementTree as ET
 
+from . import license_text
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 CC_RSS_NS = "http://backend.userland.com/creativeCommonsRssModule"
@@ -39,51 +41,79 @@ _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "
                          "blockquote", "pre", "table", "tr", "td", "th", "figure", "figcaption",
                          "section", "article", "header", "footer", "hr", "dd", "dt"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template"})
+EXCERPT_LIMIT = 280  # characters of a card's excerpt
+# a sentence ends at a line's end or after its closing mark
+_SENTENCE_END = re.compile(r"\n+|(?<=[.!?\u061f])\s+|(?<=[\u3002\uff01\uff1f])")
+_WORD = re.compile(r"\w+")
+LICENSE_LINE_WORDS = 2  # words a license line may hold besides the license's name ("Photo", "License")
 
 
 # ---------------------------------------------------------------- text helpers
 
 
 class _TextCollector(HTMLParser):
-    """Collects the visible text of an HTML fragment."""
+    """Collects the visible text of an HTML fragment, and beside it the text a card may show."""
 
     def __init__(self):
-        """Start with no text and outside hidden elements."""
+        """Start with no text and outside hidden elements and links."""
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        # the card's text: blocks end in a newline, so that a line without a full stop ends a sentence
+        self.card: list[str] = []
         self.hidden = 0
+        self.link: tuple[str, int] | None = None  # the open link's href and where its text starts in card
 
     def handle_starttag(self, tag, attrs):
-        """Hidden elements start; block elements separate words."""
+        """Hidden elements start; block elements separate words; a link's address is noted."""
         if tag in _HIDDEN_TAGS:
             self.hidden += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append(" ")
+            self.card.append("\n")
+        elif tag == "a":
+            self.link = (dict(attrs).get("href") or "", len(self.card))
 
     def handle_endtag(self, tag):
-        """Hidden elements end; block elements separate words."""
+        """Hidden elements end; block elements separate words; a link that only spells out its address
+        leaves the card (the sanitizer puts such a link where it removed a frame or a video)."""
         if tag in _HIDDEN_TAGS:
             self.hidden = max(0, self.hidden - 1)
         elif tag in _BLOCK_TAGS:
             self.parts.append(" ")
+            self.card.append("\n")
+        elif tag == "a" and self.link:
+            href, start = self.link
+            if href and "".join(self.card[start:]).strip() == href:
+                del self.card[start:]
+            self.link = None
 
     def handle_data(self, data):
         """Keep text outside hidden elements."""
         if not self.hidden:
             self.parts.append(data)
+            self.card.append(data)
+
+
+def collect_text(fragment: str | None) -> _TextCollector:
+    """The collector after reading a whole fragment."""
+    collector = _TextCollector()
+    if fragment:
+        collector.feed(fragment)
+        collector.close()
+    return collector
 
 
 def plain_text(fragment: str | None) -> str:
     """The visible text of an HTML fragment, whitespace folded."""
-    if not fragment:
-        return ""
-    collector = _TextCollector()
-    collector.feed(fragment)
-    collector.close()
-    return _SPACE.sub(" ", "".join(collector.parts)).strip()
+    return folded(collect_text(fragment).parts)
 
 
-def excerpt(text: str, limit: int = 280) -> str:
+def folded(parts: list[str]) -> str:
+    """Text pieces joined, whitespace folded."""
+    return _SPACE.sub(" ", "".join(parts)).strip()
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
     """The start of a text, cut at a word boundary, with an ellipsis when cut."""
     if len(text) <= limit:
         return text
@@ -95,9 +125,52 @@ def excerpt(text: str, limit: int = 280) -> str:
 
 
 def text_and_excerpt(fragment: str | None) -> tuple[str, str]:
-    """Plain text for the search index and an excerpt for cards, from one parse."""
-    text = plain_text(fragment)
-    return text, excerpt(text)
+    """Plain text for the search index and an excerpt for cards, from one parse.
+
+    The index keeps all the text; the card leaves out links that only spell out their address and the
+    sentences that state a license, since the card shows no credit (the article page does)."""
+    collector = collect_text(fragment)
+    return folded(collector.parts), excerpt(card_text("".join(collector.card)))
+
+
+def card_text(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """The text's first sentences, license sentences left out, until there is enough for an excerpt."""
+    kept, length = [], 0
+    for sentence in sentences(text):
+        if length > limit:
+            break
+        sentence = _SPACE.sub(" ", sentence).strip()
+        if sentence and not is_license_sentence(sentence):
+            kept.append(sentence)
+            length += len(sentence) + 1
+    return " ".join(kept)
+
+
+def sentences(text: str):
+    """The sentences and lines of a text, in order, read lazily."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        yield text[start:end.start()]
+        start = end.end()
+    yield text[start:]
+
+
+def is_license_sentence(sentence: str) -> bool:
+    """Whether a sentence states a license: it names one and grants it ("is licensed under", "Published
+    under"), or says little besides the name ("CC BY 4.0", "Photo: CC BY-SA 2.0")."""
+    if len(sentence) > license_text.SHORT_TEXT:
+        return False  # longer than any notice: running text
+    mentions = license_text.scan(sentence)
+    if not mentions:
+        return False
+    if license_text.grants(sentence):
+        return True
+    rest, at = [], 0
+    for mention in mentions:
+        rest.append(sentence[at:mention.start])
+        at = mention.end
+    rest.append(sentence[at:])
+    return len(_WORD.findall(" ".join(rest))) <= LICENSE_LINE_WORDS
 
 
 def xml_safe(value) -> str:
