@@ -779,3 +779,11 @@ def m0004_license_watch(db: Database) -> None:
         db["sources"].add_column(column, str)
     db["sources"].add_column("license_hold_revision", int)
     db["sources"].create_index(["pages_due_at"])
+
+
+@migrations(name="0006_card_excerpts")
+def m0006_card_excerpts(db: Database) -> None:
+    """Published items queued again for card excerpts, which now leave out frames' addresses and licenses."""
+    db.execute("INSERT OR IGNORE INTO public_index_queue(item_id) SELECT id FROM items WHERE status = 'published'")
+    # a new version, so that pages cached by readers under the old one are not answered 304
+    db.execute(_BUMP_SITE_VERSION)

@@ -4,7 +4,7 @@ a removed frame and without the publisher's license sentence (the article page c
 import html5lib
 import pytest
 
-from republisher import feeds, storage, workflow
+from republisher import create_app, feeds, storage, workflow
 
 from helpers import refresh
 
@@ -110,3 +110,22 @@ def test_a_long_story_is_cut_after_its_license_lines_are_left_out():
     _, excerpt = feeds.text_and_excerpt("<p>This story is published under CC BY 4.0.</p><p>" + sentence * 20 + "</p>")
     assert excerpt.startswith(sentence) and excerpt.endswith("\u2026") and len(excerpt) <= feeds.EXCERPT_LIMIT + 1
 
+
+def test_migration_renews_excerpts_made_before(tmp_path, httpserver):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "old.sqlite"), "ALLOW_PRIVATE_ADDRESSES": True,
+                      "SITE_URL": "http://mirror.test", "SECRET_KEY": "test-secret"})
+    db = storage.connect(app.config["DATABASE"])
+    storage.migrations.apply(db, stop_before="0006_card_excerpts")
+    publish_tide_times(app, db, httpserver)
+
+    def earlier_extract(fragment):
+        """Text and excerpt as they were made before cards left anything out."""
+        text = feeds.plain_text(fragment)
+        return text, feeds.excerpt(text)
+
+    while storage.public_index_sync(db, earlier_extract):
+        pass
+    assert all(FRAME in row["excerpt"] for row in storage.public_items(db))
+    assert storage.migrate(db) == ["0006_card_excerpts"]
+    assert_clean(card_excerpts(app.test_client(), "/"))
+    db.conn.close()
