@@ -207,11 +207,13 @@ def rfc822(value) -> str | None:
 
 
 def item_dates(item: dict, channel: dict) -> tuple[str, str]:
-    """(published, updated) of an item, never empty and with updated not before published."""
-    published = rfc3339(item.get("published")) or rfc3339(item.get("updated")) or rfc3339(channel.get("updated"))
-    updated = rfc3339(item.get("updated")) or published
-    published = published or rfc3339(datetime.now(timezone.utc))
-    return published, max(updated or published, published)
+    """(published, updated) of an item, never empty; published never after updated nor, lacking it, now."""
+    now = rfc3339(datetime.now(timezone.utc))
+    updated = rfc3339(item.get("updated"))
+    published = rfc3339(item.get("published")) or updated or rfc3339(channel.get("updated")) or now
+    # a publisher's clock or embargo can date an item ahead of when the mirror published it
+    published = min(published, updated or now)
+    return published, updated or published
 
 
 # ---------------------------------------------------------------- XML building
