@@ -45,6 +45,7 @@ EXCERPT_LIMIT = 280  # characters of a card's excerpt
 # a sentence ends at a line's end or after its closing mark
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?\u061f])\s+|(?<=[\u3002\uff01\uff1f])")
 _WORD = re.compile(r"\w+")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 LICENSE_LINE_WORDS = 2  # words a license line may hold besides the license's name ("Photo", "License")
 
 
@@ -178,6 +179,11 @@ def xml_safe(value) -> str:
     return _NOT_XML_CHAR.sub("", "" if value is None else str(value))
 
 
+def language_tag(value) -> str | None:
+    """A language tag readers can use: an ISO 639 code first ("fa", "en-GB"), else None ("english")."""
+    return value if isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value) else None
+
+
 def to_datetime(value) -> datetime | None:
     """An aware UTC datetime from an ISO 8601 string or datetime, or None."""
     if not value:
@@ -283,8 +289,8 @@ def rss(channel: dict, items: list[dict], self_url: str) -> bytes:
     sub(head, "link", channel["home_url"])
     # RSS readers render <description> as HTML, and the channel's text may hold a publisher's name
     sub(head, "description", html.escape(channel.get("description") or channel["title"], quote=False))
-    if channel.get("language"):
-        sub(head, "language", channel["language"])
+    if language_tag(channel.get("language")):
+        sub(head, "language", language_tag(channel["language"]))
     sub(head, "generator", GENERATOR)
     if rfc822(channel.get("updated")):
         sub(head, "lastBuildDate", rfc822(channel.get("updated")))
@@ -325,8 +331,8 @@ def rss_item(element: ET.Element, item: dict, channel: dict) -> None:
 def atom(channel: dict, items: list[dict], self_url: str) -> bytes:
     """An Atom 1.0 document: rel=license link and rights per entry, the original as via and source."""
     attributes = {"xmlns": ATOM_NS}
-    if channel.get("language"):
-        attributes["xml:lang"] = xml_safe(channel["language"])
+    if language_tag(channel.get("language")):
+        attributes["xml:lang"] = language_tag(channel["language"])
     root = ET.Element("feed", attributes)
     sub(root, "id", self_url)
     sub(root, "title", channel["title"], type="text")
@@ -338,7 +344,7 @@ def atom(channel: dict, items: list[dict], self_url: str) -> bytes:
     sub(sub(root, "author"), "name", channel.get("author") or channel["title"])
     sub(root, "generator", GENERATOR)
     for item in items:
-        atom_entry(sub(root, "entry", xml__lang=item.get("language")), item, channel)
+        atom_entry(sub(root, "entry", xml__lang=language_tag(item.get("language"))), item, channel)
     return serialize(root, ATOM_MARKUP)
 
 
@@ -405,8 +411,8 @@ def json_feed(channel: dict, items: list[dict], self_url: str) -> bytes:
         "authors": [{"name": channel.get("author") or channel["title"]}],
         "items": [json_item(item, channel) for item in items],
     }
-    if channel.get("language"):
-        document["language"] = channel["language"]
+    if language_tag(channel.get("language")):
+        document["language"] = language_tag(channel["language"])
     # a lone surrogate cannot be encoded; it becomes "?" rather than failing the whole feed
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8", "replace")
 
@@ -420,7 +426,7 @@ def json_item(item: dict, channel: dict) -> dict:
         "date_published": published, "date_modified": updated,
         "authors": [{"name": name} for name in item.get("authors") or []] or None,
         "tags": list(item.get("categories") or []) or None,
-        "language": item.get("language"),
+        "language": language_tag(item.get("language")),
         "attachments": [json_attachment(enclosure) for enclosure in item.get("enclosures") or []] or None,
         "_republisher": {
             "license": item.get("license_id"), "license_url": item.get("license_url"),

@@ -40,7 +40,8 @@ def hostile_item(number: int, title: str, creators: list[str], categories: list[
 
 
 def hostile_feed() -> bytes:
-    """An RSS feed under CC BY 4.0 whose channel and items are named with characters that break escaping."""
+    """An RSS feed under CC BY 4.0 whose channel and items are named with characters that break escaping,
+    in a language no reader knows by that name."""
     items = "".join([
         hostile_item(1, SCRIPT_TITLE, ["Ann & Bob"], ["R&D", "Arts & Crafts"], 3),
         hostile_item(2, "Fish &amp; Chips ]]> & 1 &#60; 2", ["O'Brien & Sons"], ["Q&A"], 2),
@@ -49,7 +50,7 @@ def hostile_feed() -> bytes:
     return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
             'xmlns:creativeCommons="http://backend.userland.com/creativeCommonsRssModule"><channel>'
             "<title>Tom &amp; Jerry's &lt;Wire&gt;</title><link>https://hostile.example/</link>"
-            "<description>Hostile &amp; loud</description><language>en</language>"
+            "<description>Hostile &amp; loud</description><language>english</language>"
             "<creativeCommons:license>https://creativecommons.org/licenses/by/4.0/</creativeCommons:license>"
             f"{items}</channel></rss>").encode()
 
