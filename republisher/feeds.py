@@ -75,8 +75,7 @@ class _TextCollector(HTMLParser):
             self.link = (dict(attrs).get("href") or "", len(self.card))
 
     def handle_endtag(self, tag):
-        """Hidden elements end; block elements separate words; a link that only spells out its address
-        leaves the card (the sanitizer puts such a link where it removed a frame or a video)."""
+        """Hidden elements end; block elements separate words; a link that spells out its address leaves the card."""
         if tag in _HIDDEN_TAGS:
             self.hidden = max(0, self.hidden - 1)
         elif tag in _BLOCK_TAGS:
@@ -84,6 +83,7 @@ class _TextCollector(HTMLParser):
             self.card.append("\n")
         elif tag == "a" and self.link:
             href, start = self.link
+            # the sanitizer puts such a link where it removed a frame or a video: an address, not words
             if href and "".join(self.card[start:]).strip() == href:
                 del self.card[start:]
             self.link = None
@@ -126,10 +126,9 @@ def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
 
 
 def text_and_excerpt(fragment: str | None) -> tuple[str, str]:
-    """Plain text for the search index and an excerpt for cards, from one parse.
-
-    The index keeps all the text; the card leaves out links that only spell out their address and the
-    sentences that state a license, since the card shows no credit (the article page does)."""
+    """Plain text for the search index and an excerpt for cards, from one parse."""
+    # the index keeps every word; a card shows no credit (the article page does), so it leaves out
+    # license sentences, and the addresses of removed frames
     collector = collect_text(fragment)
     return folded(collector.parts), excerpt(card_text("".join(collector.card)))
 
@@ -157,8 +156,7 @@ def sentences(text: str):
 
 
 def is_license_sentence(sentence: str) -> bool:
-    """Whether a sentence states a license: it names one and grants it ("is licensed under", "Published
-    under"), or says little besides the name ("CC BY 4.0", "Photo: CC BY-SA 2.0")."""
+    """Whether a sentence names a license and grants it ("Published under CC BY-SA") or says little else."""
     if len(sentence) > license_text.SHORT_TEXT:
         return False  # longer than any notice: running text
     mentions = license_text.scan(sentence)
@@ -245,11 +243,7 @@ ATOM_MARKUP = frozenset({("entry", "content")})
 
 
 def serialize(root: ET.Element, markup: frozenset | None = None) -> bytes:
-    """The document as UTF-8 bytes with an XML declaration.
-
-    With ``markup``, the text of those (parent, element) pairs is escaped the usual way and every other
-    text is written as plain text, in hexadecimal references; without it, all text is escaped the usual way.
-    """
+    """The document as UTF-8 bytes with an XML declaration; with ``markup``, all other text is plain text."""
     parts = ["<?xml version='1.0' encoding='utf-8'?>\n"]
     write_element(root, "", markup, parts)
     return "".join(parts).encode("utf-8")

@@ -213,8 +213,7 @@ def document_rules(root: Node) -> list[Finding]:
 
 
 def plain_text_rules(node: Node, message: str, rss: bool) -> list[Finding]:
-    """The validator's rules for text that should not hold HTML: an HTML end tag in it, or (unless it is
-    written with hexadecimal references, as the RSS Profile asks) an entity or markup-like text."""
+    """Text that should hold no HTML: no HTML end tag, and entities or markup-like text only in hex references."""
     end_tags = [tag for tag in _END_TAG.findall(node.text) if tag.lower() in HTML_ELEMENTS]
     if end_tags:
         return [Finding(message, "warning", node.path, f"</{end_tags[0]}>")]
@@ -265,8 +264,9 @@ def full_uri(value: str, where: str, message: str = "InvalidFullLink") -> list[F
 
 
 def canonical(uri: str) -> str | None:
-    """A URI in the form RFC 3986 calls normal: lower-case scheme and host, no default port, no dot
-    segments, an empty path as "/", percent escapes upper case and none for unreserved characters."""
+    """A URI in RFC 3986's normal form, or None when it cannot be read."""
+    # lower-case scheme and host, no default port, no dot segments, an empty path as "/", percent
+    # escapes in upper case and none for unreserved characters
     try:
         parts = urlsplit(uri)
         port = parts.port

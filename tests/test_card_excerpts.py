@@ -75,6 +75,7 @@ def test_cards_show_neither_the_removed_frame_nor_the_license_sentence(app, db, 
     client = app.test_client()
     assert_clean(card_excerpts(client, "/"))
     assert_clean(card_excerpts(client, f"/sources/{source['slug']}"))
+    assert_clean(card_excerpts(client, "/search?q=residents"))
     # the article itself still links to the frame's target and credits the license
     article = storage.list_items(db, source_id=source["id"])[0]
     page = client.get(f"/articles/{article['id']}", follow_redirects=True).data.decode()

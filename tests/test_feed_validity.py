@@ -40,8 +40,7 @@ def hostile_item(number: int, title: str, creators: list[str], categories: list[
 
 
 def hostile_feed() -> bytes:
-    """An RSS feed under CC BY 4.0 whose channel and items are named with characters that break escaping,
-    in a language no reader knows by that name."""
+    """An RSS feed under CC BY 4.0 named with characters that break escaping, its language written out."""
     items = "".join([
         hostile_item(1, SCRIPT_TITLE, ["Ann & Bob"], ["R&D", "Arts & Crafts"], 3),
         hostile_item(2, "Fish &amp; Chips ]]> & 1 &#60; 2", ["O'Brien & Sons"], ["Q&A"], 2),
@@ -93,9 +92,10 @@ def test_the_hostile_items_are_all_published(site):
 
 
 def unavoidable(finding) -> bool:
-    """The warnings no feed can avoid: entries published in the same second share their update time, and
-    the validator warns of a text that holds an HTML end tag however it is escaped (here only SCRIPT_TITLE,
-    a publisher's own title, which the feed must carry as it is)."""
+    """Whether a finding is a warning no feed can avoid."""
+    # entries published in the same second share their update time; and the validator warns of any text
+    # that holds an HTML end tag, however it is escaped: here only SCRIPT_TITLE, a publisher's own title,
+    # which the feed must carry as it is
     if finding.level != "warning":
         return False
     return finding.name == "DuplicateUpdated" or (
@@ -151,7 +151,8 @@ BROKEN_RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:x="http://unknown.example/ns"><channel>
 <title>Tom &amp;amp; Jerry</title><link>http://mirror.test/</link><language>english</language>
 <lastBuildDate>2026-11-20 10:00</lastBuildDate>
-<item><title>&lt;b&gt;Bold</title><guid>tag:mirror.test,2026:1</guid><description>&lt;a href="/relative"&gt;x&lt;/a&gt;</description>
+<item><title>&lt;b&gt;Bold</title><guid>tag:mirror.test,2026:1</guid>
+<description>&lt;a href="/relative"&gt;x&lt;/a&gt;</description>
 <pubDate>Tue, 20 Nov 2026 10:00:00 GMT</pubDate><category>R&amp;amp;D</category></item>
 <item><title>Second</title><guid isPermaLink="false">same</guid><pubDate>Fri, 20 Nov 2099 10:00:00 GMT</pubDate>
 <enclosure url="ftp://cdn.example/a.mp3" length="-5"/><description>a stray &lt;/b&gt;</description></item>
@@ -163,7 +164,8 @@ BROKEN_RSS = """<?xml version="1.0" encoding="utf-8"?>
 BROKEN_ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title type="text">Fish &amp;amp; chips</title>
 <id>HTTP://Mirror.test:80/a/../atom.xml</id><updated>2026-11-20T10:00:00</updated>
-<link rel="alternate" type="text/html" href="http://mirror.test/"/><link rel="alternate" type="text/html" href="http://mirror.test/x"/>
+<link rel="alternate" type="text/html" href="http://mirror.test/"/>
+<link rel="alternate" type="text/html" href="http://mirror.test/x"/>
 <link rel="sideways" href="http://mirror.test/s"/>
 <entry><id>http://mirror.test/1</id><title type="text">&lt;/i&gt; tag</title><updated>2026-11-20T10:00:00Z</updated>
 <content type="html">&lt;img src="picture.png"&gt;</content><source><title>S</title></source></entry>
