@@ -12,8 +12,11 @@ item: ``id`` (a stable absolute URL), ``url`` (the mirror page, absolute), ``tit
 ``license_url`` (the deed), ``rights`` (plain-text rights statement), ``attribution_text`` and ``source``
 (``name``, ``feed_url``, ``site_url``).
 
-Values are untrusted text: XML is built with ElementTree, which escapes text and attributes, after
-characters that XML 1.0 cannot carry are dropped.
+Values are untrusted text: XML is built as ElementTree elements, after characters that XML 1.0 cannot
+carry are dropped, and written by ``serialize``. In RSS and Atom, plain text ("&" and "<" in a title, a
+name or a category) is written with hexadecimal character references, as the RSS Best Practices Profile
+asks: readers that take such text for HTML decode ``&#x3C;b>`` to the characters, never to markup. Only
+the elements that carry HTML are escaped the usual way, as readers that render them expect.
 """
 
 import html
@@ -23,6 +26,8 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from html.parser import HTMLParser
 from xml.etree import ElementTree as ET
+
+from . import license_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -36,51 +41,80 @@ _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "
                          "blockquote", "pre", "table", "tr", "td", "th", "figure", "figcaption",
                          "section", "article", "header", "footer", "hr", "dd", "dt"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template"})
+EXCERPT_LIMIT = 280  # characters of a card's excerpt
+# a sentence ends at a line's end or after its closing mark
+_SENTENCE_END = re.compile(r"\n+|(?<=[.!?\u061f])\s+|(?<=[\u3002\uff01\uff1f])")
+_WORD = re.compile(r"\w+")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+LICENSE_LINE_WORDS = 2  # words a license line may hold besides the license's name ("Photo", "License")
 
 
 # ---------------------------------------------------------------- text helpers
 
 
 class _TextCollector(HTMLParser):
-    """Collects the visible text of an HTML fragment."""
+    """Collects the visible text of an HTML fragment, and beside it the text a card may show."""
 
     def __init__(self):
-        """Start with no text and outside hidden elements."""
+        """Start with no text and outside hidden elements and links."""
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        # the card's text: blocks end in a newline, so that a line without a full stop ends a sentence
+        self.card: list[str] = []
         self.hidden = 0
+        self.link: tuple[str, int] | None = None  # the open link's href and where its text starts in card
 
     def handle_starttag(self, tag, attrs):
-        """Hidden elements start; block elements separate words."""
+        """Hidden elements start; block elements separate words; a link's address is noted."""
         if tag in _HIDDEN_TAGS:
             self.hidden += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append(" ")
+            self.card.append("\n")
+        elif tag == "a":
+            self.link = (dict(attrs).get("href") or "", len(self.card))
 
     def handle_endtag(self, tag):
-        """Hidden elements end; block elements separate words."""
+        """Hidden elements end; block elements separate words; a link that spells out its address leaves the card."""
         if tag in _HIDDEN_TAGS:
             self.hidden = max(0, self.hidden - 1)
         elif tag in _BLOCK_TAGS:
             self.parts.append(" ")
+            self.card.append("\n")
+        elif tag == "a" and self.link:
+            href, start = self.link
+            # the sanitizer puts such a link where it removed a frame or a video: an address, not words
+            if href and "".join(self.card[start:]).strip() == href:
+                del self.card[start:]
+            self.link = None
 
     def handle_data(self, data):
         """Keep text outside hidden elements."""
         if not self.hidden:
             self.parts.append(data)
+            self.card.append(data)
+
+
+def collect_text(fragment: str | None) -> _TextCollector:
+    """The collector after reading a whole fragment."""
+    collector = _TextCollector()
+    if fragment:
+        collector.feed(fragment)
+        collector.close()
+    return collector
 
 
 def plain_text(fragment: str | None) -> str:
     """The visible text of an HTML fragment, whitespace folded."""
-    if not fragment:
-        return ""
-    collector = _TextCollector()
-    collector.feed(fragment)
-    collector.close()
-    return _SPACE.sub(" ", "".join(collector.parts)).strip()
+    return folded(collect_text(fragment).parts)
 
 
-def excerpt(text: str, limit: int = 280) -> str:
+def folded(parts: list[str]) -> str:
+    """Text pieces joined, whitespace folded."""
+    return _SPACE.sub(" ", "".join(parts)).strip()
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
     """The start of a text, cut at a word boundary, with an ellipsis when cut."""
     if len(text) <= limit:
         return text
@@ -93,13 +127,59 @@ def excerpt(text: str, limit: int = 280) -> str:
 
 def text_and_excerpt(fragment: str | None) -> tuple[str, str]:
     """Plain text for the search index and an excerpt for cards, from one parse."""
-    text = plain_text(fragment)
-    return text, excerpt(text)
+    # the index keeps every word; a card shows no credit (the article page does), so it leaves out
+    # license sentences, and the addresses of removed frames
+    collector = collect_text(fragment)
+    return folded(collector.parts), excerpt(card_text("".join(collector.card)))
+
+
+def card_text(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """The text's first sentences, license sentences left out, until there is enough for an excerpt."""
+    kept, length = [], 0
+    for sentence in sentences(text):
+        if length > limit:
+            break
+        sentence = _SPACE.sub(" ", sentence).strip()
+        if sentence and not is_license_sentence(sentence):
+            kept.append(sentence)
+            length += len(sentence) + 1
+    return " ".join(kept)
+
+
+def sentences(text: str):
+    """The sentences and lines of a text, in order, read lazily."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        yield text[start:end.start()]
+        start = end.end()
+    yield text[start:]
+
+
+def is_license_sentence(sentence: str) -> bool:
+    """Whether a sentence names a license and grants it ("Published under CC BY-SA") or says little else."""
+    if len(sentence) > license_text.SHORT_TEXT:
+        return False  # longer than any notice: running text
+    mentions = license_text.scan(sentence)
+    if not mentions:
+        return False
+    if license_text.grants(sentence):
+        return True
+    rest, at = [], 0
+    for mention in mentions:
+        rest.append(sentence[at:mention.start])
+        at = mention.end
+    rest.append(sentence[at:])
+    return len(_WORD.findall(" ".join(rest))) <= LICENSE_LINE_WORDS
 
 
 def xml_safe(value) -> str:
     """A string XML 1.0 can carry (feeds are untrusted; a stray control character breaks parsers)."""
     return _NOT_XML_CHAR.sub("", "" if value is None else str(value))
+
+
+def language_tag(value) -> str | None:
+    """A language tag readers can use: an ISO 639 code first ("fa", "en-GB"), else None ("english")."""
+    return value if isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value) else None
 
 
 def to_datetime(value) -> datetime | None:
@@ -131,11 +211,13 @@ def rfc822(value) -> str | None:
 
 
 def item_dates(item: dict, channel: dict) -> tuple[str, str]:
-    """(published, updated) of an item, never empty and with updated not before published."""
-    published = rfc3339(item.get("published")) or rfc3339(item.get("updated")) or rfc3339(channel.get("updated"))
-    updated = rfc3339(item.get("updated")) or published
-    published = published or rfc3339(datetime.now(timezone.utc))
-    return published, max(updated or published, published)
+    """(published, updated) of an item, never empty; published never after updated nor, lacking it, now."""
+    now = rfc3339(datetime.now(timezone.utc))
+    updated = rfc3339(item.get("updated"))
+    published = rfc3339(item.get("published")) or updated or rfc3339(channel.get("updated")) or now
+    # a publisher's clock or embargo can date an item ahead of when the mirror published it
+    published = min(published, updated or now)
+    return published, updated or published
 
 
 # ---------------------------------------------------------------- XML building
@@ -150,9 +232,42 @@ def sub(parent: ET.Element, tag: str, text=None, **attributes) -> ET.Element:
     return element
 
 
-def serialize(root: ET.Element) -> bytes:
-    """The document as UTF-8 bytes with an XML declaration."""
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+# "]]>" may not stand in XML text; the rest of ">" is written as is, as the profile allows
+_PLAIN_TEXT = str.maketrans({"&": "&#x26;", "<": "&#x3C;", "\r": "&#xD;"})
+_MARKUP_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+_ATTRIBUTE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                            "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"})
+# (parent, element) pairs whose text is HTML; every other text in these formats is plain text
+RSS_MARKUP = frozenset({("item", "description")})
+ATOM_MARKUP = frozenset({("entry", "content")})
+
+
+def serialize(root: ET.Element, markup: frozenset | None = None) -> bytes:
+    """The document as UTF-8 bytes with an XML declaration; with ``markup``, all other text is plain text."""
+    parts = ["<?xml version='1.0' encoding='utf-8'?>\n"]
+    write_element(root, "", markup, parts)
+    return "".join(parts).encode("utf-8")
+
+
+def write_element(element: ET.Element, parent: str, markup: frozenset | None, parts: list[str]) -> None:
+    """Append one element with its attributes, text and children (the writers set no tails)."""
+    attributes = "".join(f' {name}="{value.translate(_ATTRIBUTE)}"' for name, value in element.attrib.items())
+    if not element.text and not len(element):
+        parts.append(f"<{element.tag}{attributes} />")
+        return
+    parts.append(f"<{element.tag}{attributes}>")
+    if element.text:
+        parts.append(escape_text(element.text, markup is None or (parent, element.tag) in markup))
+    for child in element:
+        write_element(child, element.tag, markup, parts)
+    parts.append(f"</{element.tag}>")
+
+
+def escape_text(text: str, is_markup: bool) -> str:
+    """Text as XML character data: markup escaped the usual way, plain text in hexadecimal references."""
+    if is_markup:
+        return text.translate(_MARKUP_TEXT)
+    return text.translate(_PLAIN_TEXT).replace("]]>", "]]&#x3E;")
 
 
 # ---------------------------------------------------------------- RSS 2.0
@@ -168,15 +283,15 @@ def rss(channel: dict, items: list[dict], self_url: str) -> bytes:
     sub(head, "link", channel["home_url"])
     # RSS readers render <description> as HTML, and the channel's text may hold a publisher's name
     sub(head, "description", html.escape(channel.get("description") or channel["title"], quote=False))
-    if channel.get("language"):
-        sub(head, "language", channel["language"])
+    if language_tag(channel.get("language")):
+        sub(head, "language", language_tag(channel["language"]))
     sub(head, "generator", GENERATOR)
     if rfc822(channel.get("updated")):
         sub(head, "lastBuildDate", rfc822(channel.get("updated")))
     sub(head, "atom:link", rel="self", type="application/rss+xml", href=self_url)
     for item in items:
         rss_item(sub(head, "item"), item, channel)
-    return serialize(root)
+    return serialize(root, RSS_MARKUP)
 
 
 def rss_item(element: ET.Element, item: dict, channel: dict) -> None:
@@ -210,8 +325,8 @@ def rss_item(element: ET.Element, item: dict, channel: dict) -> None:
 def atom(channel: dict, items: list[dict], self_url: str) -> bytes:
     """An Atom 1.0 document: rel=license link and rights per entry, the original as via and source."""
     attributes = {"xmlns": ATOM_NS}
-    if channel.get("language"):
-        attributes["xml:lang"] = xml_safe(channel["language"])
+    if language_tag(channel.get("language")):
+        attributes["xml:lang"] = language_tag(channel["language"])
     root = ET.Element("feed", attributes)
     sub(root, "id", self_url)
     sub(root, "title", channel["title"], type="text")
@@ -223,8 +338,8 @@ def atom(channel: dict, items: list[dict], self_url: str) -> bytes:
     sub(sub(root, "author"), "name", channel.get("author") or channel["title"])
     sub(root, "generator", GENERATOR)
     for item in items:
-        atom_entry(sub(root, "entry", xml__lang=item.get("language")), item, channel)
-    return serialize(root)
+        atom_entry(sub(root, "entry", xml__lang=language_tag(item.get("language"))), item, channel)
+    return serialize(root, ATOM_MARKUP)
 
 
 def atom_entry(entry: ET.Element, item: dict, channel: dict) -> None:
@@ -290,8 +405,8 @@ def json_feed(channel: dict, items: list[dict], self_url: str) -> bytes:
         "authors": [{"name": channel.get("author") or channel["title"]}],
         "items": [json_item(item, channel) for item in items],
     }
-    if channel.get("language"):
-        document["language"] = channel["language"]
+    if language_tag(channel.get("language")):
+        document["language"] = language_tag(channel["language"])
     # a lone surrogate cannot be encoded; it becomes "?" rather than failing the whole feed
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8", "replace")
 
@@ -305,7 +420,7 @@ def json_item(item: dict, channel: dict) -> dict:
         "date_published": published, "date_modified": updated,
         "authors": [{"name": name} for name in item.get("authors") or []] or None,
         "tags": list(item.get("categories") or []) or None,
-        "language": item.get("language"),
+        "language": language_tag(item.get("language")),
         "attachments": [json_attachment(enclosure) for enclosure in item.get("enclosures") or []] or None,
         "_republisher": {
             "license": item.get("license_id"), "license_url": item.get("license_url"),

@@ -794,6 +794,14 @@ def m0004_license_watch(db: Database) -> None:
     db["sources"].create_index(["pages_due_at"])
 
 
+@migrations(name="0006_card_excerpts")
+def m0006_card_excerpts(db: Database) -> None:
+    """Published items queued again for card excerpts, which now leave out frames' addresses and licenses."""
+    db.execute("INSERT OR IGNORE INTO public_index_queue(item_id) SELECT id FROM items WHERE status = 'published'")
+    # a new version, so that pages cached by readers under the old one are not answered 304
+    db.execute(_BUMP_SITE_VERSION)
+
+
 @migrations(name="0007_fetch_warnings")
 def m0007_fetch_warnings(db: Database) -> None:
     """Faults a parser forgave: the source's latest warning, and each fetch's."""

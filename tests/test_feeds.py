@@ -2,11 +2,14 @@
 
 import html
 import json
+import re
 from xml.etree import ElementTree as ET
 
 import feedparser
 import html5lib
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from republisher import feeds, storage, workflow
 
@@ -238,3 +241,55 @@ def test_plain_text_and_excerpts_skip_markup():
     assert text.startswith("One two three word")
     assert "x()" not in text
     assert len(excerpt) <= 281 and excerpt.endswith("\u2026")
+
+
+# ---------------------------------------------------------------- plain text as strict RSS readers see it
+
+
+SCRIPT_TITLE = "<script>alert(1)</script> & Co"
+
+
+def raw_texts(body: bytes, tag: str) -> list[str]:
+    """The text of every <tag> element exactly as the document writes it, references undecoded."""
+    return [raw.decode() for raw in re.findall(rb"<" + tag.encode() + rb">(.*?)</" + tag.encode() + rb">",
+                                                body, re.DOTALL)]
+
+
+def test_rss_writes_plain_text_in_hexadecimal_references():
+    channel = dict(CHANNEL, title="Mirror & <Co>")
+    item = hostile_item(title=SCRIPT_TITLE, authors=["Ann <b> & Bob", "&amp; <i>"], categories=["R&D <i>"])
+    body = feeds.rss(channel, [item], SITE + "/f")
+    assert raw_texts(body, "title") == ["Mirror &#x26; &#x3C;Co>", "&#x3C;script>alert(1)&#x3C;/script> &#x26; Co"]
+    assert raw_texts(body, "dc:creator") == ["Ann &#x3C;b> &#x26; Bob", "&#x26;amp; &#x3C;i>"]
+    assert raw_texts(body, "category") == ["R&#x26;D &#x3C;i>"]
+    # the HTML of the item stays escaped the way readers that render it expect
+    assert raw_texts(body, "description")[1].startswith("&lt;p&gt;Body &amp;amp; more&lt;/p&gt;")
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    entry = parsed.entries[0]
+    assert parsed.feed.title == "Mirror & <Co>" and entry.title == SCRIPT_TITLE
+    assert [author.name for author in entry.authors] == ["Ann <b> & Bob", "&amp; <i>"]
+    assert [tag.term for tag in entry.tags] == ["R&D <i>"]
+
+
+# any characters, lone surrogates and XML's forbidden controls included, and the pieces that break escaping
+plain_text = st.lists(st.one_of(st.text(), st.sampled_from(["]]>", "]]", "&#x3C;", "&lt;", "<![CDATA[", "\r\n", "\r",
+                                                            "\x00", "\x0b", "\ud800", "\ufffe"])),
+                      max_size=12).map("".join)
+
+
+@given(plain_text)
+def test_any_text_reads_back_from_rss_and_atom_as_xml_can_carry_it(text):
+    # a source without a name is named by its feed's URL; this one has a name
+    item = hostile_item(title=text, authors=[text], categories=[text],
+                        source={"name": "S" + text, "feed_url": SITE + "/s"})
+    expected = feeds.xml_safe(text)
+    rss = ET.fromstring(feeds.rss(dict(CHANNEL, title=text), [item], SITE + "/f"))
+    assert (rss.find("channel/title").text or "") == expected
+    for path in ("title", f"{{{feeds.DC_NS}}}creator", "category"):
+        assert (rss.find(f"channel/item/{path}").text or "") == expected, path
+    assert rss.find("channel/item/source").text == "S" + expected
+    atom = ET.fromstring(feeds.atom(CHANNEL, [item], SITE + "/f"))
+    entry = atom.find(f"{{{feeds.ATOM_NS}}}entry")
+    assert (entry.find(f"{{{feeds.ATOM_NS}}}title").text or "") == expected
+    assert entry.find(f"{{{feeds.ATOM_NS}}}category").get("term") == expected
