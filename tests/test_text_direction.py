@@ -1,8 +1,17 @@
 """Text direction read from the text: right-to-left scripts are found whatever language a feed declares."""
 
+from pathlib import Path
+
+import html5lib
 import pytest
 
+from helpers import refresh
+from republisher import feeds, storage, workflow
 from republisher.text import DIRECTION_SAMPLE, MARKUP_SAMPLE, opening_text, writing_direction
+
+MISLABELLED_FEED = (Path(__file__).parent / "fixtures" / "direction" / "rss_fa_declared_en.xml").read_bytes()
+PERSIAN_TITLE = "بازگشایی کتابخانه مرکزی تبریز پس از دو سال مرمت"
+ENGLISH_TITLE = "Carpet weavers open their workshops to visitors"
 
 
 # ---------------------------------------------------------------- the detector
@@ -77,3 +86,47 @@ def test_opening_text_drops_a_tag_cut_by_the_limit():
     persian = "<p>" + "کتاب " * (MARKUP_SAMPLE // 5) + "</p>"
     markup = persian[:MARKUP_SAMPLE - 20] + '<img src="https://images.example/a-very-long-file-name.jpg" alt="">'
     assert "images" not in opening_text(markup) and "img" not in opening_text(markup)
+
+
+# ---------------------------------------------------------------- pages
+
+
+def parse_html(body: bytes):
+    """An ElementTree of an HTML page, as a browser would build it."""
+    return html5lib.parse(body, namespaceHTMLElements=False)
+
+
+def card_directions(body: bytes) -> dict[str, str]:
+    """The dir attribute of each item card on a page, by the card's title."""
+    found = {}
+    for card in parse_html(body).iter("article"):
+        if "card" in (card.get("class") or "").split():
+            title = next(h2 for h2 in card.iter("h2"))
+            found[" ".join("".join(title.itertext()).split())] = card.get("dir")
+    return found
+
+
+def article_directions(client, item_id: int) -> tuple[str, str]:
+    """The dir of an article page and of its body."""
+    response = client.get(f"/articles/{item_id}", follow_redirects=True)
+    assert response.status_code == 200
+    tree = parse_html(response.data)
+    [body] = [div for div in tree.iter("div") if "article-body" in (div.get("class") or "").split()]
+    return tree.get("dir"), body.get("dir")
+
+
+@pytest.mark.parametrize("declared", ["<language>en-us</language>", ""], ids=["declared-en-us", "undeclared"])
+def test_a_persian_article_reads_right_to_left_whatever_its_feed_declares(app, db, httpserver, declared):
+    body = MISLABELLED_FEED.replace(b"<language>en-us</language>", declared.encode())
+    httpserver.expect_request("/tabriz").respond_with_data(body, content_type="application/rss+xml")
+    source = storage.add_source(db, httpserver.url_for("/tabriz"))
+    assert refresh(app, db, source["id"])["outcome"] == "ok"
+    items = {item["title"]: item for item in storage.list_items(db, source_id=source["id"])}
+    for item in items.values():
+        workflow.approve(db, item["id"])
+    while storage.public_index_sync(db, feeds.text_and_excerpt, limit=100):
+        pass
+    client = app.test_client()
+    assert article_directions(client, items[PERSIAN_TITLE]["id"]) == ("rtl", "rtl")
+    assert article_directions(client, items[ENGLISH_TITLE]["id"]) == ("ltr", "ltr")
+    assert card_directions(client.get("/").data) == {PERSIAN_TITLE: "rtl", ENGLISH_TITLE: "ltr"}
