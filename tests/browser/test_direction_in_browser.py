@@ -1,5 +1,6 @@
 """In Chromium, a Persian feed that declares itself English: its article and card right to left, its credit
-left to right, and an English article of the same feed left to right."""
+left to right, an English article of the same feed left to right, and a Persian query kept whole in an
+English sentence."""
 
 from pathlib import Path
 
@@ -23,6 +24,26 @@ OPENING_GAPS = """(element, length) => {
     range.setEnd(node, start + length);
     const text = range.getBoundingClientRect(), box = element.getBoundingClientRect();
     return {left: text.left - box.left, right: box.right - text.right};
+}"""
+# where each part of the search page's sentence is drawn: the words before the quote, the quoted query's
+# digits and word, and the full stop after it
+QUOTED_QUERY = """(sentence) => {
+    const quote = sentence.querySelector("q"), query = quote.querySelector("bdi") || quote;
+    const span = (node, start, end) => {
+        const range = document.createRange();
+        range.setStart(node, start);
+        range.setEnd(node, end);
+        const rect = range.getBoundingClientRect();
+        return {left: rect.left, right: rect.right};
+    };
+    const before = quote.previousSibling, after = quote.nextSibling, typed = query.firstChild;
+    const digits = typed.data.indexOf("2026"), word = typed.data.indexOf("کتابخانه");
+    return {
+        before: span(before, before.data.trimEnd().length - 7, before.data.trimEnd().length),
+        digits: span(typed, digits, digits + 4), word: span(typed, word, word + 8),
+        after: span(after, 0, 1), quote: getComputedStyle(quote).direction,
+        query: getComputedStyle(query).direction,
+    };
 }"""
 
 
@@ -114,3 +135,19 @@ def test_an_english_article_of_the_same_feed_stays_left_to_right(page, mislabell
     second = body.locator("p").nth(1)
     expect(second).to_contain_text("گره (gereh)")
     assert second.evaluate(DIRECTION) == "ltr" and second.evaluate(OPENING_GAPS, 3)["left"] < 1
+
+
+def test_a_persian_query_stays_whole_inside_the_english_sentence(page, mislabelled_site):
+    page.goto(mislabelled_site.url + "/")
+    search = page.get_by_role("searchbox", name="Search articles")
+    search.fill("2026 کتابخانه")
+    search.press("Enter")
+    sentence = page.locator("main p[role=status]")
+    expect(sentence).to_contain_text("2026 کتابخانه")
+    drawn = sentence.evaluate(QUOTED_QUERY)
+    assert drawn["quote"] == "ltr" and drawn["query"] == "rtl"
+    # read right to left on its own, the query puts its opening digits at its right end
+    assert drawn["digits"]["left"] >= drawn["word"]["right"] - 1
+    # and the English sentence flows around it: its words before, its full stop after
+    assert drawn["before"]["right"] <= min(drawn["word"]["left"], drawn["digits"]["left"])
+    assert drawn["after"]["left"] >= max(drawn["word"]["right"], drawn["digits"]["right"])
