@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from . import attribution, feeds, licenses, storage, web
 from .slugs import slugify
+from .text import opening_text, writing_direction
 
 bp = Blueprint("site", __name__)
 
@@ -40,10 +41,13 @@ def db():
     return web.site_db()
 
 
-def text_direction(language: str | None) -> str:
-    """'rtl' for right-to-left languages, else 'ltr'."""
+def text_direction(language: str | None, text: str | None = None) -> str:
+    """'rtl' for a right-to-left language, or for right-to-left text whatever language it declares; else 'ltr'."""
     primary = (language or "").split("-")[0].lower()
-    return "rtl" if primary in RTL_LANGUAGES else "ltr"
+    if primary in RTL_LANGUAGES:
+        return "rtl"
+    # feeds often omit their language or give a default one ("en-us" on a Persian feed): the letters decide
+    return "rtl" if writing_direction(text) == "rtl" else "ltr"
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -142,11 +146,13 @@ def present_card(row: dict, sources: dict[int, dict]) -> dict:
     """What the item card shows: title, source, date and a plain-text excerpt."""
     source = sources.get(row["source_id"]) or {}
     language = row.get("language") or source.get("language")
+    excerpt = row.get("excerpt") or ""
     return {
         "id": row["id"], "title": row["title"] or "Untitled",
         "url": article_path(row["id"], row["title"]),
         "source": source, "date": row.get("published_at") or row.get("published_order"),
-        "excerpt": row.get("excerpt") or "", "language": language, "direction": text_direction(language),
+        "excerpt": excerpt, "language": language,
+        "direction": text_direction(language, f"{row['title'] or ''} {excerpt}"),
     }
 
 
@@ -270,9 +276,10 @@ def article_context(row: dict) -> dict:
     page_url = article_url(row["id"], row["title"])
     original = row.get("url") if http_url(row.get("url")) else None
     use_original = current_app.config["CANONICAL_TO_ORIGINAL"] and original
+    direction = text_direction(language, f"{row['title'] or ''} {opening_text(row['content_html'])}")
     return {
-        "item": dict(present_card(row, sources_by_id()), **approved_fields(row)),
-        "source": source, "html_lang": language or "en", "html_dir": text_direction(language),
+        "item": dict(present_card(row, sources_by_id()), **approved_fields(row), direction=direction),
+        "source": source, "html_lang": language or "en", "html_dir": direction,
         "content_html": row["content_html"], "attribution": credit, "license": license_entry,
         "original_url": original, "page_url": page_url,
         "canonical_url": original if use_original else page_url,

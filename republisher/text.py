@@ -1,4 +1,4 @@
-"""Plain-text helpers the stages share: a feed field as text, and the sentence around a match."""
+"""Plain-text helpers the stages share: a feed field as text, the sentence around a match, the text's direction."""
 
 import html
 import re
@@ -7,6 +7,17 @@ SENTENCE_ENDS = (". ", "\n", "! ", "? ")
 SENTENCE_REACH = 300  # characters read on each side of a match; the sentences we look for are shorter
 _TAG = re.compile(r"<[^<>]*>")  # no "<" inside: linear on a run of "<"
 _SPACE = re.compile(r"\s+")
+
+DIRECTION_SAMPLE = 1000  # characters a direction is read from: a few sentences, cheap enough to read at every render
+MARKUP_SAMPLE = 4 * DIRECTION_SAMPLE  # markup read for that much text: tags, links and images take room too
+# The blocks of the scripts written right to left: Hebrew, Arabic and its extensions, Syriac, Thaana, N'Ko,
+# Samaritan, Mandaic, their presentation forms, and the historic scripts of the supplementary planes.
+# No strong left-to-right character lies in them, and their digits and vowel marks occur in no other script.
+_RTL_BLOCKS = "\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff"
+# A run of text in one direction: its words and the single spaces between them. Runs are measured rather
+# than letters counted one by one: a sentence is a few matches, not a hundred.
+_RTL_RUN = re.compile(f"[{_RTL_BLOCKS}]+(?: [{_RTL_BLOCKS}]+)*")
+_LTR_RUN = re.compile(rf"[^\W\d_{_RTL_BLOCKS}]+(?: [^\W\d_{_RTL_BLOCKS}]+)*")  # letters of every other script
 
 
 def field_text(value, detail=None) -> str | None:
@@ -33,3 +44,31 @@ def sentence_around(text: str, start: int, end: int, reach: int = SENTENCE_REACH
         if at != -1:
             right = at + len(mark)
     return " ".join(text[left:right].split())
+
+
+def writing_direction(text: str | None) -> str | None:
+    """'rtl' when right-to-left text outruns the other letters at the text's start, else 'ltr'; None without either.
+
+    A majority, not the first strong character: a Persian text often opens with a Latin name, a URL or an
+    English dateline. Characters, not words: Chinese and Japanese put no space between words.
+    """
+    sample = (text or "")[:DIRECTION_SAMPLE]
+    rtl = 0 if sample.isascii() else run_length(_RTL_RUN, sample)
+    if not rtl:
+        return "ltr" if _LTR_RUN.search(sample) else None
+    if 2 * rtl > len(sample):  # the rest cannot outrun it: no need to measure
+        return "rtl"
+    return "rtl" if rtl > run_length(_LTR_RUN, sample) else "ltr"
+
+
+def run_length(runs: re.Pattern, text: str) -> int:
+    """How many characters of the text the pattern's runs cover."""
+    return sum(map(len, runs.findall(text)))
+
+
+def opening_text(markup: str | None) -> str:
+    """The visible text at the start of an HTML fragment: tags dropped, a tag cut by the limit too, entities read."""
+    head = (markup or "")[:MARKUP_SAMPLE]
+    if head.rfind("<") > head.rfind(">"):
+        head = head[:head.rfind("<")]
+    return html.unescape(_TAG.sub(" ", head))
