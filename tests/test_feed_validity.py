@@ -56,7 +56,7 @@ def hostile_feed() -> bytes:
 
 def publish(app, db, source_id: int) -> None:
     """Fetch a source and approve every item that may be published."""
-    assert refresh(app, db, source_id)["outcome"] == "ok"
+    assert refresh(app, db, source_id).outcome == "ok"
     for item in storage.list_items(db, source_id=source_id, status="pending"):
         workflow.approve(db, item["id"])
 

@@ -120,7 +120,7 @@ def test_a_persian_article_reads_right_to_left_whatever_its_feed_declares(app, d
     body = MISLABELLED_FEED.replace(b"<language>en-us</language>", declared.encode())
     httpserver.expect_request("/tabriz").respond_with_data(body, content_type="application/rss+xml")
     source = storage.add_source(db, httpserver.url_for("/tabriz"))
-    assert refresh(app, db, source["id"])["outcome"] == "ok"
+    assert refresh(app, db, source["id"]).outcome == "ok"
     items = {item["title"]: item for item in storage.list_items(db, source_id=source["id"])}
     for item in items.values():
         workflow.approve(db, item["id"])

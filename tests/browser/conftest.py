@@ -236,7 +236,7 @@ class LiveSite:
         """Serve a feed, add it as a source, fetch it through the pipeline; returns the source id."""
         source = storage.add_source(self.db, self.feeds.serve(path, body, content_type), **source_fields)
         report = refresh(self.app, self.db, source["id"])
-        assert report["outcome"] == "ok", report
+        assert report.outcome == "ok", report
         return source["id"]
 
     def publish(self, source_id: int) -> list[dict]:
