@@ -42,6 +42,7 @@ _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "
                          "section", "article", "header", "footer", "hr", "dd", "dt"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template"})
 EXCERPT_LIMIT = 280  # characters of a card's excerpt
+CARD_READING_LIMIT = 20 * EXCERPT_LIMIT  # characters of a body read at most for it
 # a sentence ends at a line's end or after its closing mark
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?\u061f])\s+|(?<=[\u3002\uff01\uff1f])")
 _WORD = re.compile(r"\w+")
@@ -135,10 +136,13 @@ def text_and_excerpt(fragment: str | None) -> tuple[str, str]:
 
 def card_text(text: str, limit: int = EXCERPT_LIMIT) -> str:
     """The text's first sentences, license sentences left out, until there is enough for an excerpt."""
-    kept, length = [], 0
+    kept, length, read = [], 0, 0
     for sentence in sentences(text):
-        if length > limit:
+        # a body that opens with nothing but license lines has no opening to show; reading on would cost
+        # a license reading per sentence
+        if length > limit or read > CARD_READING_LIMIT:
             break
+        read += len(sentence)
         sentence = _SPACE.sub(" ", sentence).strip()
         if sentence and not is_license_sentence(sentence):
             kept.append(sentence)

@@ -1,6 +1,8 @@
 """Card excerpts on the home, source and search pages: the story's opening words, without the address of
 a removed frame and without the publisher's license sentence (the article page carries the credit)."""
 
+import time
+
 import html5lib
 import pytest
 
@@ -110,6 +112,14 @@ def test_a_long_story_is_cut_after_its_license_lines_are_left_out():
     sentence = "The harbour master counted the boats again. "
     _, excerpt = feeds.text_and_excerpt("<p>This story is published under CC BY 4.0.</p><p>" + sentence * 20 + "</p>")
     assert excerpt.startswith(sentence) and excerpt.endswith("\u2026") and len(excerpt) <= feeds.EXCERPT_LIMIT + 1
+
+
+def test_a_body_of_license_lines_costs_a_bounded_reading():
+    lines = " ".join(f"Licensed under CC BY 4.0, part {number}." for number in range(30000))
+    started = time.monotonic()
+    text, excerpt = feeds.text_and_excerpt(f"<p>{lines}</p><p>The story itself.</p>")
+    assert time.monotonic() - started < 3
+    assert excerpt == "" and text.endswith("The story itself.")
 
 
 def test_migration_renews_excerpts_made_before(tmp_path, httpserver):
