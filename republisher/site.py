@@ -318,31 +318,21 @@ def licenses_page():
 # ---------------------------------------------------------------- search
 
 
-def search_terms(query: str) -> list[tuple[str, bool]]:
-    """Words of a query as (word, prefix); everything but letters, digits and marks separates words."""
+def search_terms(query: str) -> list[str]:
+    """Words of a query (NFKC, as the index): runs of letters, digits and marks; "*" and the rest separate."""
     terms, word = [], []
-
-    def flush(prefix: bool = False):
-        """End the current word."""
-        if word:
-            terms.append(("".join(word), prefix))
-            word.clear()
-
-    for char in query[:MAX_QUERY_CHARS]:
+    for char in unicodedata.normalize("NFKC", query[:MAX_QUERY_CHARS]) + " ":
         if unicodedata.category(char)[0] in "LNM":
             word.append(char)
-        else:
-            flush(prefix=char == "*")
-    flush()
+        elif word:
+            terms.append("".join(word))
+            word.clear()
     return terms[:MAX_SEARCH_TERMS]
 
 
 def fts_query(query: str) -> str | None:
-    """An FTS5 query matching all words, each quoted, so no user input is read as syntax."""
-    terms = search_terms(query)
-    if not terms:
-        return None
-    return " ".join(f'"{word}"' + ("*" if prefix else "") for word, prefix in terms)
+    """The FTS5 query for a reader's words, or None when they hold nothing to search for."""
+    return storage.search_match(search_terms(query))
 
 
 @bp.get("/search")

@@ -5,6 +5,7 @@ import itertools
 import json
 import re
 import sqlite3
+import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
@@ -701,6 +702,92 @@ def public_search_bounded(db: Database, match: str, *, before: int | None = None
     return rows, not stopped
 
 
+# Chinese, Japanese, Thai, Lao, Khmer and Myanmar are written without spaces between words, and Korean
+# joins particles to its words, so a tokenizer that splits on spaces makes one token of a whole run and
+# finds a word only when it is the whole run. FTS5's trigram tokenizer would find substrings, but
+# matches nothing shorter than three characters, and most Chinese and Korean words have two. So runs of
+# these scripts are indexed as Lucene's CJK analyzer does, as overlapping bigrams ("東京都" gives "東京
+# 京都"), followed by each character on its own: a query of two or more characters is the phrase of its
+# bigrams, which matches where the characters stand together, and a query of one character is that
+# character. search_index_text writes the index and search_match reads it the same way.
+_SPACELESS_LETTERS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0x20000, 0x3FFFF))  # ideographs, Hangul
+_SPACELESS_MIXED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x3000, 0x33FF),
+                    (0x4DC0, 0x4DFF), (0xA960, 0xA97F), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F), (0xD7A4, 0xD7FF),
+                    (0xF900, 0xFAFF), (0xFF66, 0xFFDC), (0x1AFF0, 0x1B16F))  # letters, marks, punctuation, symbols
+
+
+def _char_class(spans) -> str:
+    """A regex character class of (first, last) code point spans."""
+    return "[" + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in spans) + "]"
+
+
+def _spans(codes) -> list[tuple[int, int]]:
+    """Ascending code points as (first, last) spans of consecutive ones."""
+    spans: list[list[int]] = []
+    for code in codes:
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return [(low, high) for low, high in spans]
+
+
+_SPACELESS_SCRIPTS = re.compile(_char_class(sorted(_SPACELESS_LETTERS + _SPACELESS_MIXED)) + "+")
+_SPACELESS_GAPS = re.compile(_char_class(_spans(
+    code for low, high in _SPACELESS_MIXED for code in range(low, high + 1)
+    if unicodedata.category(chr(code))[0] not in "LNM")) + "+")
+# the prefix indexes of 0005_search_scripts: a word of these lengths is found by its beginning at the
+# cost of one term lookup, and shorter or longer ones are matched whole. FTS5 answers other prefix
+# queries by merging the whole lists of every matching term first: at a million items that takes
+# longer than a search may
+SEARCH_PREFIX_LENGTHS = range(3, 17)
+
+
+def _is_word_char(char: str) -> bool:
+    """Letters, digits and marks make words; anything else separates them."""
+    return unicodedata.category(char)[0] in "LNM"
+
+
+def _bigrams(run: str) -> list[str]:
+    """Every two characters that stand together in a run, in order."""
+    return [run[index:index + 2] for index in range(len(run) - 1)]
+
+
+def _spaceless_tokens(found: re.Match) -> str:
+    """The bigrams of each word of a spaceless script's run, then its characters, set off by spaces."""
+    tokens = []
+    for run in _SPACELESS_GAPS.split(found.group()):
+        tokens += _bigrams(run) + list(run)
+    return " " + " ".join(tokens) + " "
+
+
+def search_index_text(text: str) -> str:
+    """Text as the search index holds it (NFKC, runs of spaceless scripts as bigrams and characters)."""
+    return _SPACELESS_SCRIPTS.sub(_spaceless_tokens, unicodedata.normalize("NFKC", text))
+
+
+def _script_kind(char: str) -> str | None:
+    """'spaceless' (a script written without spaces), 'word' (other letters, digits, marks) or None."""
+    if not _is_word_char(char):
+        return None
+    return "spaceless" if _SPACELESS_SCRIPTS.match(char) else "word"
+
+
+def search_match(words: list[str]) -> str | None:
+    """An FTS5 query for the articles holding every word, each token quoted so that no input is syntax."""
+    phrases = []
+    for word in words:
+        # NFKC as in the index; it may also turn a symbol into letters and punctuation ("㈱" is "(株)")
+        normalized = unicodedata.normalize("NFKC", word)
+        for kind, chars in itertools.groupby(normalized, _script_kind):
+            piece = "".join(chars)
+            if kind == "spaceless":
+                phrases.append('"' + " ".join(_bigrams(piece) or [piece]) + '"')
+            elif kind == "word":
+                phrases.append(f'"{piece}"' + ("*" if len(piece) in SEARCH_PREFIX_LENGTHS else ""))
+    return " ".join(phrases) or None
+
+
 def _public_search_sql(match: str, before: int | None, limit: int) -> tuple[str, list]:
     """The search statement and its parameters."""
     params: list = [match]
@@ -762,7 +849,7 @@ def write_public_index_row(db: Database, row: dict, extracted: tuple[str, str] |
     if extracted is not None and row["approved_revision_id"]:
         text, excerpt = extracted
         db.execute("INSERT INTO search_index(rowid, title, body) VALUES (?, ?, ?)",
-                   [item_id, row["title"] or "", text])
+                   [item_id, search_index_text(row["title"] or ""), search_index_text(text)])
         db.execute("INSERT INTO public_text(item_id, revision_id, excerpt) VALUES (?, ?, ?)",
                    [item_id, row["approved_revision_id"], excerpt])
     db.execute("DELETE FROM public_index_queue WHERE item_id = ?", [item_id])
@@ -792,6 +879,20 @@ def m0004_license_watch(db: Database) -> None:
         db["sources"].add_column(column, str)
     db["sources"].add_column("license_hold_revision", int)
     db["sources"].create_index(["pages_due_at"])
+
+
+@migrations(name="0005_search_scripts")
+def m0005_search_scripts(db: Database) -> None:
+    """A search index for every script and for the beginnings of words, refilled from the published items."""
+    db.execute("DROP TABLE search_index")
+    # marks (M*) are part of words: without them Devanagari, Bengali or Thai words fall apart at every
+    # vowel sign; prefix indexes answer "ferr" (every word of 3 to 16 characters) as fast as "ferry"
+    db.execute("CREATE VIRTUAL TABLE search_index USING fts5(title, body, "
+               "tokenize = \"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\", "
+               "prefix = '3 4 5 6 7 8 9 10 11 12 13 14 15 16')")
+    db.execute("INSERT OR IGNORE INTO public_index_queue(item_id) SELECT id FROM items WHERE status = 'published'")
+    # search pages change: a new site version, so that no reader is told their old copy is still good
+    db.execute(_BUMP_SITE_VERSION)
 
 
 @migrations(name="0006_card_excerpts")
