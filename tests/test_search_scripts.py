@@ -55,7 +55,7 @@ def publish_feed(app, db, httpserver, path: str, body: bytes) -> list[dict]:
     """Serve a feed on 127.0.0.1, fetch it as a source and publish every item; the items, oldest first."""
     httpserver.expect_request(path).respond_with_data(body, content_type="application/rss+xml")
     source = storage.add_source(db, httpserver.url_for(path))
-    assert refresh(app, db, source["id"])["outcome"] == "ok"
+    assert refresh(app, db, source["id"]).outcome == "ok"
     items = sorted(storage.list_items(db, source_id=source["id"]), key=lambda item: item["id"])
     for item in items:
         workflow.approve(db, item["id"])
@@ -192,11 +192,14 @@ def test_an_existing_database_is_indexed_again_for_every_script(tmp_path, httpse
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "before.sqlite"), "ALLOW_PRIVATE_ADDRESSES": True,
                       "SITE_URL": "http://mirror.test", "SECRET_KEY": "test-secret"})
     db = storage.connect(app.config["DATABASE"])
-    storage.migrations.apply(db, stop_before="0005_search_scripts")
+    storage.migrate(db)
     items = publish_feed(app, db, httpserver, "/ja", feed(japanese_stories(), "ja", "janews"))
     client = app.test_client()
-    assert client.get("/").status_code == 200  # the running site indexes what was published, the old way
-    assert "0005_search_scripts" in storage.migrate(db)
+    assert client.get("/").status_code == 200  # the running site indexes what was published
+    # as a database made before the migration holds it (the later migrations add columns only): the
+    # migration drops the index, so only the items it queues again can be found
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_search_scripts'")
+    assert storage.migrate(db) == ["0005_search_scripts"]
     results = client.get("/search", query_string={"q": "日本"})
     assert card_titles(results.data) + card_titles(client.get(next_page(results.data)).data) == newest_first(items)
     db.conn.close()
