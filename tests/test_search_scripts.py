@@ -203,3 +203,13 @@ def test_an_existing_database_is_indexed_again_for_every_script(tmp_path, httpse
     results = client.get("/search", query_string={"q": "日本"})
     assert card_titles(results.data) + card_titles(client.get(next_page(results.data)).data) == newest_first(items)
     db.conn.close()
+
+
+def test_a_search_that_runs_out_of_time_says_so(db, client, harbor, monkeypatch):
+    assert search(client, "ferry") == ["Ferry service resumes after winter storms"]
+    monkeypatch.setattr(storage, "SEARCH_STEP_CHECK", 1)  # the test database is too small for 100
+    assert storage.public_search_bounded(db, '"ferry"', limit=21, seconds=0) == ([], False)
+    monkeypatch.setattr(storage, "SEARCH_CPU_SECONDS", 0)
+    response = client.get("/search?q=ferries")
+    assert response.status_code == 200
+    assert b"search stopped" in response.data and not card_titles(response.data)
