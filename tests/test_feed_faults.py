@@ -152,3 +152,22 @@ def test_items_stored_under_the_former_identity_and_fingerprint_are_taken_over_w
     assert item["identity"] == "enclosure:https://cdn.harbour.example/ep2.mp3"
     assert len(storage.item_revisions(db, episode["id"])) == 1
     assert json.loads(storage.item_revisions(db, episode["id"])[0]["raw"])["title"] == "Episode 2"
+
+
+def test_reprocess_after_the_upgrade_mends_articles_stored_with_garbled_apostrophes(app, db, httpserver, runner):
+    body = rss(body="Iran&amp;#x27;s ferry &amp;#8217;s timetable").encode()
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/feed"), license="CC-BY-4.0",
+                                   evidence="https://harbour.example/about: all content is CC BY 4.0")["id"]
+    refresh(app, db, source_id)
+    item = next(item for item in storage.list_items(db, source_id=source_id) if item["title"] == "Ferry")
+    assert runner.invoke(args=["items", "approve", str(item["id"])]).exit_code == 0
+    item = storage.get_item(db, item["id"])
+    # as an earlier version stored it: every numeric reference turned into U+FFFD
+    storage.update_revision(db, item["approved_revision_id"], {"content_html": "<p>Iran\ufffds ferry \ufffds timetable</p>"})
+    page = app.test_client().get(f"/articles/{item['id']}/ferry", follow_redirects=True)
+    assert "Iran\ufffds" in page.get_data(as_text=True)
+
+    assert runner.invoke(args=["reprocess"]).exit_code == 0
+    page = app.test_client().get(f"/articles/{item['id']}/ferry", follow_redirects=True).get_data(as_text=True)
+    assert "\ufffd" not in page and "Iran&#x27;s ferry &#8217;s timetable" in page
