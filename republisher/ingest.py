@@ -84,6 +84,19 @@ class Stored:
     error: str | None = None  # what could be read was stored, but the source is reported broken
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What every entry of one fetched body is processed with."""
+
+    source: dict  # with what this fetch learned, and the license hold as it stands now
+    feed: dict
+    feed_json: str
+    seen_at: str
+    policy: frozenset  # the source's own policy within the site's
+    hold: str | None  # the license hold new revisions are decided under
+    site_policy: frozenset
+
+
 def refresh_source(db, source: dict, config: IngestConfig) -> FetchReport:
     """Fetch one source and store what is new or changed; never raises for feed problems."""
     started, started_at = time.monotonic(), storage.utcnow()
@@ -145,8 +158,9 @@ def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
     watch_feed_license(db, source, feed, result.url)
     fields = feed_fields(source, feed)
     source = dict(source, **fields, **current_hold(db, source["id"]))
-    feed_json = json.dumps(feed, ensure_ascii=False, default=str)
-    seen_at = storage.utcnow()
+    batch = Batch(source, feed, json.dumps(feed, ensure_ascii=False, default=str), storage.utcnow(),
+                  licenses.source_policy(source.get("allowed_licenses"), config.policy),
+                  processor.license_hold(source), config.policy)
     known = known_entries(db, source["id"], document.entries)
     counts, touched, failures = Counter(), [], []
     for entry in document.entries:
@@ -156,7 +170,7 @@ def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
             touched.append(stored["id"])
             continue
         try:
-            counts[store_entry(db, source, feed, entry, stored, config, seen_at, feed_json)] += 1
+            counts[store_entry(db, batch, entry, stored)] += 1
         except Exception as exc:  # one broken entry must not keep the others of its feed out
             if not isinstance(exc, RepublisherError):
                 log.exception("entry %s of source %s could not be processed", entry.identity, source["id"])
@@ -225,18 +239,16 @@ def current_hold(db, source_id: int) -> dict:
     return {"license_hold": source.get("license_hold"), "license_hold_revision": source.get("license_hold_revision")}
 
 
-def store_entry(db, source: dict, feed: dict, parsed, stored: dict | None, config: IngestConfig, seen_at: str,
-                feed_json: str) -> str:
+def store_entry(db, batch: "Batch", parsed, stored: dict | None) -> str:
     """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
     entry, identity, digest = parsed.values, parsed.identity, parsed.fingerprint
+    source, policy = batch.source, batch.policy
     override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
-    policy = licenses.source_policy(source.get("allowed_licenses"), config.policy)
-    processed = processor.process_entry(entry, feed, source, policy, seen_at, override,
-                                        processor.license_hold(source))
+    processed = processor.process_entry(entry, batch.feed, source, policy, batch.seen_at, override, batch.hold)
     decision = processed["decision"]
     item = processor.item_fields(entry, identity, digest, decision)
     revision = {
-        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str), "feed": feed_json,
+        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str), "feed": batch.feed_json,
         "title": entry.get("title"), "content_html": processed["content_html"],
         "changes": json.dumps(processed["changes"]), "license": decision.get("license"),
         "license_evidence": json.dumps(decision.get("evidence")), "decision": json.dumps(decision),
@@ -251,10 +263,10 @@ def store_entry(db, source: dict, feed: dict, parsed, stored: dict | None, confi
             item.update(status=status, status_reason=reason)
             item_id, _ = storage.store_item(db, source["id"], item, revision)
             if status == "published":
-                workflow.publish_current(db, item_id, config.policy)
+                workflow.publish_current(db, item_id, batch.site_policy)
             return "blocked" if status == "blocked" else "new"
         item_id, _ = storage.store_item(db, source["id"], item, revision)
-        workflow.apply_decision(db, item_id, decision, auto, config.policy)
+        workflow.apply_decision(db, item_id, decision, auto, batch.site_policy)
     return "blocked" if not decision.get("allowed") else "updated"
 
 
