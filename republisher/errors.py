@@ -48,6 +48,13 @@ class NotAFeedError(ParseError):
     """The body is empty, HTML, or otherwise not RSS/Atom."""
 
 
+class SkippedEntriesWarning(ParseError):
+    """Some entries of a feed could not be read and were left out; the others were kept.
+
+    The parser reports it as the document's problem, a warning on the source, and never raises it.
+    """
+
+
 class UnsafeFeedError(ParseError):
     """The body uses XML features we refuse (entity declarations)."""
 

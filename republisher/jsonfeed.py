@@ -9,7 +9,7 @@ import math
 import re
 from datetime import datetime, timezone
 
-from .errors import NotAFeedError, ParseError
+from .errors import NotAFeedError, ParseError, SkippedEntriesWarning
 
 VERSION = re.compile(r"https?://(?:www\.)?jsonfeed\.org/version/(\d+(?:\.\d+)*)/?")
 NOT_A_JSON_FEED = 'JSON, but not a JSON Feed (no "version" of https://jsonfeed.org/version/1)'
@@ -39,7 +39,12 @@ def parse(body: bytes) -> dict:
             first_problem = f"item {number} {problem}"
     if items and not entries:
         raise ParseError(f"no item of the JSON Feed could be read ({len(items)} skipped; first: {first_problem})")
-    return {"version": version, "feed": feed, "entries": entries, "bozo": 0, "namespaces": {}}
+    result = {"version": version, "feed": feed, "entries": entries, "bozo": 0, "namespaces": {}}
+    if first_problem:
+        skipped = len(items) - len(entries)
+        result.update(bozo=1, bozo_exception=SkippedEntriesWarning(
+            f"{skipped} {'item' if skipped == 1 else 'items'} of the JSON Feed left out; first: {first_problem}"))
+    return result
 
 
 def load(body: bytes):

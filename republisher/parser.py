@@ -14,7 +14,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from . import jsonfeed
-from .errors import NotAFeedError, ParseError, UnsafeFeedError
+from .errors import NotAFeedError, ParseError, SkippedEntriesWarning, UnsafeFeedError
 from .text import field_text as text
 
 FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
@@ -28,7 +28,7 @@ FINGERPRINT_PREFIX = "v2:"  # earlier fingerprints were digests of feedparser's 
 # expat's words for a document that ends before its root element closes
 TRUNCATION_MESSAGES = frozenset(("no element found", "unclosed token", "unclosed CDATA section",
                                  "partial character"))
-BENIGN_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType")
+BENIGN_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType", "SkippedEntriesWarning")
 # Raw entry keys whose content the normalized values already carry (see normalize_entry).
 NORMALIZED_KEYS = frozenset((
     "id", "guidislink", "link", "title", "author", "authors", "published", "updated", "content",
@@ -135,6 +135,8 @@ def describe_problem(problem, lines_cut: int = 0) -> str | None:
         # expat counts columns from 0; editors and people count from 1
         return (f"line {problem.getLineNumber() + lines_cut}, column {problem.getColumnNumber() + 1}: "
                 f"{problem.getMessage()}")
+    if isinstance(problem, SkippedEntriesWarning):
+        return str(problem)
     name = type(problem).__name__
     if name == "CharacterEncodingOverride":
         return f"wrong declared character encoding: {problem}"

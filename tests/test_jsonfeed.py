@@ -243,6 +243,17 @@ def test_a_bad_item_is_skipped_and_the_others_kept():
     assert [entry["guid"] for entry in read(encoded(document))["entries"]] == ["1", "2"]
 
 
+def test_items_left_out_are_a_warning_on_a_healthy_source(app, db, httpserver):
+    document = tide_notes_1_0()
+    document["items"] = [{"title": "no id"}, 3, *document["items"]]
+    httpserver.expect_request("/feed.json").respond_with_data(encoded(document), content_type="application/feed+json")
+    source_id = storage.add_source(db, httpserver.url_for("/feed.json"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.outcome == "ok" and report.new + report.blocked == 2
+    assert report.warning == '2 items of the JSON Feed left out; first: item 1 has no "id"'
+    assert storage.get_source(db, source_id)["error_count"] == 0
+
+
 def test_an_item_list_of_the_wrong_type_is_refused_and_an_empty_one_is_a_quiet_feed():
     for items in ("items", {"id": "1"}, None):
         with pytest.raises(ParseError) as refused:
@@ -288,21 +299,16 @@ def test_huge_lists_in_an_item_stay_linear_and_bounded():
     assert len(entry["categories"]) == len(entry["authors"]) == len(entry["enclosures"]) == jsonfeed.MAX_PER_ITEM
 
 
-def test_many_items_are_read_in_time_proportional_to_their_number():
-    def seconds_to_read(count: int) -> float:
-        """The best of three timings of reading a feed of `count` short items."""
-        document = dict(tide_notes_1_0(), items=[{"id": str(number), "title": f"Note {number}",
-                                                   "content_text": "Short.", "tags": ["tide"]}
-                                                  for number in range(count)])
-        body = encoded(document)
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            assert len(read(body)["entries"]) == count
-            timings.append(time.perf_counter() - started)
-        return min(timings)
-
-    assert seconds_to_read(20000) < 8 * seconds_to_read(5000)  # four times the items: about four times the time
+def test_many_items_are_read_in_bounded_time():
+    # a bound far above linear work (about 2 s here) and far below quadratic work (minutes), so that a
+    # busy machine cannot fail it; bench/ measures the speed
+    document = dict(tide_notes_1_0(), items=[{"id": str(number), "title": f"Note {number}",
+                                               "content_text": "Short.", "tags": ["tide"]}
+                                              for number in range(50000)])
+    body = encoded(document)
+    started = time.monotonic()
+    assert len(read(body)["entries"]) == 50000
+    assert time.monotonic() - started < 20
 
 
 # ---------------------------------------------------------------- end to end
