@@ -180,27 +180,35 @@ def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
         error = (f"{len(failures)} of {len(document.entries)} entries could not be processed; "
                  f"first: {failures[0]}")
         return Stored("error", counts, fields, feed, warning(document), error)
-    if document.truncated:
+    if document.broken:
         # what could be read is kept, but the source is reported broken and fetched whole next time
-        error = (f"malformed feed, cut off before its end, {len(document.entries)} items kept: "
-                 f"{document.problem}")
+        error = f"malformed feed, {len(document.entries)} items kept: {document.problem}"
         return Stored("error", counts, fields, feed, warning(document), error)
     fields["body_hash"] = body_hash
     return Stored("ok", counts, fields, feed, warning(document))
 
 
 def known_entries(db, source_id: int, entries: list) -> dict[str, dict]:
-    """identity -> stored item for the document's entries, taking over items stored under a former identity."""
-    identities = [entry.identity for entry in entries]
-    former = {entry.identity: parser.former_identity(entry) for entry in entries}
-    wanted = identities + sorted({name for name in former.values() if name and name not in identities})
+    """identity -> stored item for the document's entries, taking over items stored under another identity.
+
+    An entry without a GUID is known by its link alone while no other entry shares it, and by its link,
+    title and date while one does; an item stored under the other name (or under the link alone, as
+    earlier versions stored entries with enclosures) is this entry's only when its stored values say so.
+    """
+    identities = {entry.identity for entry in entries}
+    others = {entry.identity: [name for name in parser.other_identities(entry) if name not in identities]
+              for entry in entries}
+    wanted = sorted(identities | {name for names in others.values() for name in names})
     stored = storage.known_entries(db, source_id, wanted)
-    known = {identity: stored[identity] for identity in identities if identity in stored}
-    for identity, name in former.items():
-        if identity not in known and name in stored and name not in identities:
-            # an item stored by its link alone before links stopped being enough: the first entry keeps it
-            storage.rename_item_identity(db, stored[name]["id"], identity)
-            known[identity] = stored.pop(name)
+    known = {identity: stored.pop(identity) for identity in identities if identity in stored}
+    for entry in entries:
+        if entry.identity in known:
+            continue
+        for name in others[entry.identity]:
+            if name in stored and parser.same_item(storage.current_entry(db, stored[name]["id"]), entry):
+                storage.rename_item_identity(db, stored[name]["id"], entry.identity)
+                known[entry.identity] = stored.pop(name)
+                break
     return known
 
 

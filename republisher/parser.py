@@ -2,6 +2,7 @@
 
 import calendar
 import hashlib
+import html
 import io
 import json
 import re
@@ -15,11 +16,16 @@ import feedparser
 
 from . import jsonfeed
 from .errors import NotAFeedError, ParseError, SkippedEntriesWarning, UnsafeFeedError
+from .text import bounded_reference_bytes, bounded_references
 from .text import field_text as text
 
 FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+_WRITTEN_ID = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:guid|id)(?:\s[^<>]*)?>([^<>]{1,2000})</")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+_ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
 URL_SAFE_CHARACTERS = "%:/?#[]@!$&'()*+,;=~-._"
 JSON_CONTENT_TYPES = ("application/feed+json", "application/json")
 _JSON_OPENING = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{")
@@ -29,6 +35,11 @@ FINGERPRINT_PREFIX = "v2:"  # earlier fingerprints were digests of feedparser's 
 TRUNCATION_MESSAGES = frozenset(("no element found", "unclosed token", "unclosed CDATA section",
                                  "partial character"))
 BENIGN_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType", "SkippedEntriesWarning")
+# expat's words for faults after which feedparser's lenient reading keeps every entry whole; others
+# (a mismatched tag, an invalid token) can swallow an entry into the one before it
+FORGIVEN_MESSAGES = frozenset(("undefined entity", "reference to invalid character number",
+                               "XML or text declaration not at start of entity", "unbound prefix",
+                               "junk after document element"))
 # Raw entry keys whose content the normalized values already carry (see normalize_entry).
 NORMALIZED_KEYS = frozenset((
     "id", "guidislink", "link", "title", "author", "authors", "published", "updated", "content",
@@ -54,12 +65,7 @@ class Document:
     entries: list[Entry]
     problem: str | None = None  # one line, e.g. "line 3, column 14: undefined entity"
     skipped: int = 0  # entries left out: repeats of an identity, or cut off in a broken document
-    truncated: bool = False  # the body ends before the document does: not a small fault
-
-    @property
-    def broken(self) -> bool:
-        """Whether the parser had to forgive a fault in the document."""
-        return self.problem is not None
+    broken: bool = False  # a fault beyond the small ones readers forgive: what was read may be incomplete
 
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
@@ -75,18 +81,23 @@ def parse_document(body: bytes, headers: dict, url: str) -> Document:
         parsed, fault, lines_cut = jsonfeed.parse(body), None, 0
     else:
         refuse_entity_declarations(body)
-        body, fault, lines_cut = forgive_leading_space(body)
+        body, fault, lines_cut = forgive_leading_space(bounded_reference_bytes(body))
         parsed = read_feed(body, headers, url)
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
     feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
-    problem = describe_problem(parsed.get("bozo_exception"), lines_cut) if parsed.get("bozo") else None
+    complaint = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    problem = describe_problem(complaint, lines_cut)
     values = [normalize_entry(raw, feed) for raw in parsed.get("entries", [])]
-    entries, skipped = identify(values, broken=problem is not None and not benign(parsed))
+    restore_written_ids(values, body, url)
+    if cut_off(complaint) and values and not last_entry_closed(body):
+        values.pop()  # the entry open where the body ends lacks its end, and maybe its content
+    broken = complaint is not None and not forgivable(complaint)
+    entries, skipped = identify(values, broken)
     if problem and not entries and not feed.get("title"):
         raise ParseError(f"nothing readable in the feed: {problem}")
-    return Document(parsed["version"], feed, entries, "; ".join(filter(None, (fault, problem))) or None, skipped,
-                    cut_off(parsed.get("bozo_exception")))
+    return Document(parsed["version"], feed, entries, "; ".join(filter(None, (fault, problem))) or None,
+                    skipped, broken)
 
 
 def is_json(body: bytes, headers: dict | None) -> bool:
@@ -122,9 +133,38 @@ def cut_off(problem) -> bool:
     return isinstance(problem, SAXParseException) and problem.getMessage() in TRUNCATION_MESSAGES
 
 
-def benign(parsed) -> bool:
-    """Whether feedparser's only complaint is the declared encoding or content type, not the XML."""
-    return type(parsed.get("bozo_exception")).__name__ in BENIGN_COMPLAINTS
+def restore_written_ids(values: list[dict], body: bytes, url: str) -> None:
+    """Give back the GUIDs feedparser resolved against the feed's URL ("1234" read as "https://host/1234").
+
+    A GUID is a name, not an address: resolved, it would change whenever the feed moves, and every item
+    would be stored again.
+    """
+    origin = "{0}://{1}/".format(*urlsplit(url)[:2]) if url else ""
+    if not origin or not any((entry["guid"] or "").startswith(origin) for entry in values):
+        return
+    written = {}
+    for match in _WRITTEN_ID.finditer(body):
+        name = html.unescape(match.group(1).decode("utf-8", "replace")).strip()
+        if name and not _SCHEME.match(name):
+            written.setdefault(urljoin(url, name), name)
+    for entry in values:
+        entry["guid"] = written.get(entry["guid"], entry["guid"])
+
+
+def last_entry_closed(body: bytes) -> bool:
+    """Whether the body's last item or entry has its end tag (read only for a body cut off)."""
+    starts = [match.start() for match in _ENTRY_START.finditer(body)]
+    ends = [match.start() for match in _ENTRY_END.finditer(body)]
+    return bool(ends) and (not starts or ends[-1] > starts[-1])
+
+
+def forgivable(problem) -> bool:
+    """Whether a complaint is a small fault that leaves every entry whole: an HTML entity, a bad
+    character reference, a misplaced declaration, an undeclared prefix, a wrong charset or content type.
+    """
+    if isinstance(problem, SAXParseException):
+        return problem.getMessage() in FORGIVEN_MESSAGES
+    return type(problem).__name__ in BENIGN_COMPLAINTS
 
 
 def describe_problem(problem, lines_cut: int = 0) -> str | None:
@@ -175,8 +215,14 @@ def entry_identity(entry: dict, links: Counter) -> str:
     if link and links[link] == 1:
         return "link:" + link
     if link:
-        return "link+title+date:" + digest([link, entry["title"] or "", entry["published"] or entry["updated"] or ""])
+        return link_title_date(entry)
     return "hash:" + digest([entry["title"] or "", entry["content"] or ""])
+
+
+def link_title_date(entry: dict) -> str:
+    """The identity of an entry whose link other entries share: the link with its title and date."""
+    return "link+title+date:" + digest([entry.get("link") or "", entry.get("title") or "",
+                                        entry.get("published") or entry.get("updated") or ""])
 
 
 def fingerprint(entry: dict) -> str:
@@ -192,12 +238,31 @@ def fingerprint(entry: dict) -> str:
     return FINGERPRINT_PREFIX + digest([json.dumps(said, sort_keys=True, ensure_ascii=False, default=str)])
 
 
-def former_identity(entry: Entry) -> str | None:
-    """The identity an entry had before enclosures and shared links told entries apart: its link."""
-    link = entry.values["link"]
-    if link and entry.identity.startswith(("enclosure:", "link+title+date:")):
-        return "link:" + link
-    return None
+def other_identities(entry: Entry) -> tuple[str, ...]:
+    """Identities the same entry had under earlier rules, or has in documents where its link is shared
+    or not: its link alone, its link with title and date. `same_item` says whether an item stored under
+    one of them is this entry.
+    """
+    values = entry.values
+    if values["guid"]:
+        # earlier versions stored a GUID as feedparser resolved it against the feed's URL
+        resolved = ((values.get("raw") or {}).get("id") or "").strip()
+        return ("guid:" + resolved,) if resolved and resolved != values["guid"] else ()
+    if not values["link"]:
+        return ()
+    return tuple(name for name in ("link:" + values["link"], link_title_date(values)) if name != entry.identity)
+
+
+def same_item(stored: dict, entry: Entry) -> bool:
+    """Whether an item's latest stored values are an earlier reading of this entry, not of another one
+    that shares its link: the same GUID, else the same enclosure, else the same link, title and date.
+    """
+    if entry.values["guid"]:
+        return True  # the same GUID, as written and as resolved
+    enclosures = entry.values["enclosures"]
+    if enclosures:
+        return bool(stored.get("enclosures")) and stored["enclosures"][0].get("url") == enclosures[0]["url"]
+    return link_title_date(stored) == link_title_date(entry.values)
 
 
 def digest(parts: list[str]) -> str:
@@ -250,6 +315,7 @@ def normalize_entry(entry, feed: dict) -> dict:
     """Turn one feedparser entry into a plain dict of untrusted values."""
     base = entry_base(entry, feed["url"])
     content, content_type = entry_content(entry)
+    content = bounded_references(content)
     return {
         "guid": (entry.get("id") or "").strip() or None,
         "link": safe_link(entry.get("link"), base),
@@ -260,7 +326,7 @@ def normalize_entry(entry, feed: dict) -> dict:
         "updated": timestamp(dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")),
         "content": content,
         "content_type": content_type,
-        "summary": entry.get("summary") or "",
+        "summary": bounded_references(entry.get("summary") or ""),
         "categories": categories(entry),
         "enclosures": enclosures(entry, base),
         "language": language_tag(entry_language(entry)) or feed["language"],
@@ -388,6 +454,8 @@ def plain(value):
                 if not str(key).endswith("_parsed")}
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, str):
+        return bounded_references(value)
+    if value is None or isinstance(value, (int, float, bool)):
         return value
     return str(value)

@@ -171,3 +171,102 @@ def test_reprocess_after_the_upgrade_mends_articles_stored_with_garbled_apostrop
     assert runner.invoke(args=["reprocess"]).exit_code == 0
     page = app.test_client().get(f"/articles/{item['id']}/ferry", follow_redirects=True).get_data(as_text=True)
     assert "\ufffd" not in page and "Iran&#x27;s ferry &#8217;s timetable" in page
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Harbour Notes</title><id>tag:harbour.example,2026:feed</id>
+<updated>2026-11-30T10:00:00Z</updated><link rel="license" href="https://creativecommons.org/licenses/by/4.0/"/>
+<entry><id>tag:harbour.example,2026:1</id><title>Ferry</title><updated>2026-11-30T10:00:00Z</updated>
+<link href="https://harbour.example/ferry"/><author><name>Jo</name></author>
+<content type="html">&lt;p&gt;The ferry runs again from Monday, every hour from seven.&lt;/p&gt;</content></entry>
+</feed>"""
+
+
+def test_an_entry_cut_off_inside_its_content_never_replaces_what_was_published(app, db, httpserver):
+    body = ATOM.encode()
+    cut = body.index(b"every hour")
+    bodies = iter([body, body[:cut]])
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type="application/atom+xml"))
+    source_id = storage.add_source(db, httpserver.url_for("/feed"), auto_approve=True)["id"]
+    assert refresh(app, db, source_id).new == 1
+    [item] = storage.list_items(db, source_id=source_id)
+    assert item["status"] == "published"
+
+    cut_off = refresh(app, db, source_id)
+    assert cut_off.outcome == "error" and "0 items kept" in cut_off.error and cut_off.updated == 0
+    assert len(storage.item_revisions(db, item["id"])) == 1
+    page = app.test_client().get(f"/articles/{item['id']}/ferry", follow_redirects=True).get_data(as_text=True)
+    assert "every hour from seven" in page
+
+
+def live(*posts: str) -> bytes:
+    """A live page's posts, newest first, all with the same link and no GUID."""
+    times = {"Morning": "09:00", "Afternoon": "13:00", "Evening": "18:00"}
+    items = "".join(f"<item><title>{post}</title><link>https://harbour.example/live</link>"
+                    f"<pubDate>Mon, 23 Nov 2026 {times[post]}:00 GMT</pubDate><description>{post} post.</description></item>"
+                    for post in posts)
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Live</title>'
+            f"<link>https://harbour.example/</link><description>Live</description>{items}</channel></rss>").encode()
+
+
+def test_posts_sharing_a_link_keep_their_own_items_however_the_feed_changes(app, db, httpserver, runner):
+    bodies = iter([live("Morning"), live("Afternoon", "Morning"), live("Morning"), live("Evening", "Morning")])
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type="application/rss+xml"))
+    source_id = storage.add_source(db, httpserver.url_for("/feed"), license="CC-BY-4.0",
+                                   evidence="https://harbour.example/about: all content is CC BY 4.0")["id"]
+    refresh(app, db, source_id)
+    [morning] = storage.list_items(db, source_id=source_id)
+    assert runner.invoke(args=["items", "approve", str(morning["id"])]).exit_code == 0
+    assert runner.invoke(args=["items", "withdraw", str(morning["id"]), "--reason", "takedown request"]).exit_code == 0
+
+    reports = [refresh(app, db, source_id) for _ in range(3)]
+    assert [(report.new, report.updated) for report in reports] == [(1, 0), (0, 0), (1, 0)]
+    items = {item["title"]: item for item in storage.list_items(db, source_id=source_id)}
+    assert sorted(items) == ["Afternoon", "Evening", "Morning"]
+    assert items["Morning"]["id"] == morning["id"] and items["Morning"]["status"] == "withdrawn"
+    for item in items.values():
+        [revision] = storage.item_revisions(db, item["id"])
+        assert json.loads(revision["raw"])["title"] == item["title"]
+
+
+def test_a_guid_written_as_a_name_stays_one_item_when_the_feed_moves(app, db, httpserver):
+    body = rss().replace("<guid>harbour-1</guid>", "<guid>1234</guid>").encode()
+    httpserver.expect_request("/news/feed.xml").respond_with_data(body, content_type="application/rss+xml")
+    httpserver.expect_request("/v2/feed.xml").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/news/feed.xml"))["id"]
+    refresh(app, db, source_id)
+    storage.update_source(db, source_id, url=httpserver.url_for("/v2/feed.xml"))
+    assert refresh(app, db, source_id).new == 0
+    items = storage.list_items(db, source_id=source_id)
+    assert sorted(item["identity"] for item in items) == ["guid:1234", "guid:harbour-2"]
+
+
+def test_references_too_long_to_be_a_character_are_one_replacement_character(app, db, httpserver):
+    digits = "1" * 5000
+    body = rss(title_tail=f" &amp;#{digits}; resumes", body=f"Runs &amp;amp;#{digits}; again &#{digits};").encode()
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.error is None and report.new + report.blocked == 2, report
+    titles = sorted(item["title"] for item in storage.list_items(db, source_id=source_id))
+    assert titles == ["Ferry \ufffd resumes", "Tides"]
+
+
+def test_a_fault_that_can_swallow_an_entry_is_an_error_that_keeps_what_was_read(app, db, httpserver):
+    body = rss().replace("</description></item>", "</descriptio></item>", 1).encode()
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.outcome == "error" and "mismatched tag" in report.error and "line 5, column" in report.error
+    assert storage.get_source(db, source_id)["body_hash"] is None  # read again next time, in case it is fixed
+
+
+def test_entries_known_by_their_content_alone_are_kept_when_the_fault_is_small(app, db, httpserver):
+    body = rss(title_tail="&nbsp;resumes").replace("<link>https://harbour.example/ferry</link>", "").replace(
+        "<guid>harbour-1</guid>", "").encode()
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.outcome == "ok" and report.new + report.blocked == 2 and "left out" not in report.warning
