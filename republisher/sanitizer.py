@@ -14,6 +14,7 @@ from bleach import html5lib_shim
 from bleach.sanitizer import BleachSanitizerFilter
 
 from .errors import SanitizeError
+from .text import bounded_references
 
 # Longer input is truncated. html5lib has quadratic corners (text inside tables is moved one
 # node at a time): 1,000,000 chars of "<table>x" took 37 s, 500,000 take about a quarter of it.
@@ -169,7 +170,7 @@ def sanitize_html(html: str, base_url: str | None) -> SanitizedHTML:
         changes["truncated"] = 1
     if not html:
         return SanitizedHTML("", changes)
-    html = SURROGATES.sub("\ufffd", html)
+    html = bounded_references(SURROGATES.sub("\ufffd", html))
     try:
         safe = _pipeline().clean(html, http_base(base_url), changes)
     except MemoryError:
@@ -185,7 +186,7 @@ def plain_text(value) -> str:
         return ""
     text = str(value)[:MAX_TEXT_CHARS]
     if "<" in text or "&" in text:
-        text = _pipeline().text(SURROGATES.sub("\ufffd", text))
+        text = _pipeline().text(bounded_references(SURROGATES.sub("\ufffd", text)))
     return SPACES.sub(" ", CONTROLS.sub("", text)).strip()
 
 
@@ -695,7 +696,8 @@ def valid_reference(match) -> str:
 
     bleach's serializer would escape such a reference after a lone "=" on one pass, not another.
     """
-    return match.group(0) if html5lib_shim.convert_entity(match.group(1)) else "\ufffd"
+    character = html5lib_shim.convert_entity(match.group(1))
+    return match.group(0) if character and not SURROGATES.match(character) else "\ufffd"
 
 
 def encode(url: str) -> str:

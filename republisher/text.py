@@ -7,6 +7,11 @@ SENTENCE_ENDS = (". ", "\n", "! ", "? ")
 SENTENCE_REACH = 300  # characters read on each side of a match; the sentences we look for are shorter
 _TAG = re.compile(r"<[^<>]*>")  # no "<" inside: linear on a run of "<"
 _SPACE = re.compile(r"\s+")
+# A numeric character reference longer than any character needs. Python refuses to read numbers of over
+# 4,300 digits, and html.unescape, html5lib and the sanitizer all read them as numbers.
+_LONG_REFERENCE = re.compile(r"&#(?:([xX])([0-9a-fA-F]{17,})|([0-9]{17,}))(;?)")
+_LONG_REFERENCE_BYTES = re.compile(rb"&#(?:([xX])([0-9a-fA-F]{17,})|([0-9]{17,}))(;?)")
+MAX_CODE_POINT = 0x10FFFF
 
 DIRECTION_SAMPLE = 1000  # characters a direction is read from: a few sentences, cheap enough to read at every render
 MARKUP_SAMPLE = 4 * DIRECTION_SAMPLE  # markup read for that much text: tags, links and images take room too
@@ -20,6 +25,35 @@ _RTL_RUN = re.compile(f"[{_RTL_BLOCKS}]+(?: [{_RTL_BLOCKS}]+)*")
 _LTR_RUN = re.compile(rf"[^\W\d_{_RTL_BLOCKS}]+(?: [^\W\d_{_RTL_BLOCKS}]+)*")  # letters of every other script
 
 
+def bounded_references(value: str) -> str:
+    """Text whose overlong numeric character references are written short: "&#00…0065;" as "&#65;",
+    one naming no character as U+FFFD, as browsers show it.
+    """
+    if "&#" not in value:
+        return value
+    return _LONG_REFERENCE.sub(_short_reference, value)
+
+
+def bounded_reference_bytes(body: bytes) -> bytes:
+    """A document whose overlong numeric character references are written short (see bounded_references)."""
+    if b"&#" not in body:
+        return body
+    return _LONG_REFERENCE_BYTES.sub(lambda match: _short_reference(match).encode(), body)
+
+
+def _short_reference(match) -> str:
+    """The short form of one overlong reference."""
+    hexadecimal, hex_digits, decimal_digits, end = (
+        part.decode() if isinstance(part, bytes) else part for part in match.groups(default=""))
+    digits = (hex_digits or decimal_digits).lstrip("0") or "0"
+    if len(digits) > 8:
+        return "\ufffd" if isinstance(match.string, str) else "&#xFFFD;"
+    number = int(digits, 16 if hexadecimal else 10)
+    if number == 0 or number > MAX_CODE_POINT:
+        return "\ufffd" if isinstance(match.string, str) else "&#xFFFD;"
+    return f"&#{number};" if end else f"&#{number}"
+
+
 def field_text(value, detail=None) -> str | None:
     """A feed field as plain text, whitespace folded; markup is stripped when the feed typed it as HTML."""
     if value is None or value == "":
@@ -27,7 +61,7 @@ def field_text(value, detail=None) -> str | None:
     value = str(value)
     if not isinstance(detail, dict) or "html" in (detail.get("type") or "text/html"):
         if "<" in value or "&" in value:
-            value = html.unescape(_TAG.sub(" ", value))
+            value = html.unescape(_TAG.sub(" ", bounded_references(value)))
     return _SPACE.sub(" ", value).strip() or None
 
 
