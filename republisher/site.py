@@ -50,6 +50,15 @@ def text_direction(language: str | None, text: str | None = None) -> str:
     return "rtl" if writing_direction(text) == "rtl" else "ltr"
 
 
+def stated_language(language: str | None, direction: str) -> str | None:
+    """The declared language, unless the text contradicts it (a Persian text declared "en-us"): then none,
+    so that no screen reader reads it with an English voice.
+    """
+    if language and direction == "rtl" and language.split("-")[0].lower() not in RTL_LANGUAGES:
+        return None
+    return language
+
+
 def absolute_url(endpoint: str, **values) -> str:
     """An absolute URL under SITE_URL (feeds, canonical links, sitemaps)."""
     path = url_for(endpoint, **values)
@@ -147,12 +156,12 @@ def present_card(row: dict, sources: dict[int, dict]) -> dict:
     source = sources.get(row["source_id"]) or {}
     language = row.get("language") or source.get("language")
     excerpt = row.get("excerpt") or ""
+    direction = text_direction(language, f"{row['title'] or ''} {excerpt}")
     return {
         "id": row["id"], "title": row["title"] or "Untitled",
         "url": article_path(row["id"], row["title"]),
         "source": source, "date": row.get("published_at") or row.get("published_order"),
-        "excerpt": excerpt, "language": language,
-        "direction": text_direction(language, f"{row['title'] or ''} {excerpt}"),
+        "excerpt": excerpt, "language": stated_language(language, direction), "direction": direction,
     }
 
 
@@ -277,9 +286,12 @@ def article_context(row: dict) -> dict:
     original = row.get("url") if http_url(row.get("url")) else None
     use_original = current_app.config["CANONICAL_TO_ORIGINAL"] and original
     direction = text_direction(language, f"{row['title'] or ''} {opening_text(row['content_html'])}")
+    language = stated_language(language, direction)
     return {
-        "item": dict(present_card(row, sources_by_id()), **approved_fields(row), direction=direction),
-        "source": source, "html_lang": language or "en", "html_dir": direction,
+        "item": dict(present_card(row, sources_by_id()), **approved_fields(row), direction=direction,
+                     language=language),
+        # "und": the language is not known, the declared one being contradicted by the text
+        "source": source, "html_lang": language or ("und" if direction == "rtl" else "en"), "html_dir": direction,
         "content_html": row["content_html"], "attribution": credit, "license": license_entry,
         "original_url": original, "page_url": page_url,
         "canonical_url": original if use_original else page_url,

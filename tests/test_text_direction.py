@@ -130,3 +130,22 @@ def test_a_persian_article_reads_right_to_left_whatever_its_feed_declares(app, d
     assert article_directions(client, items[PERSIAN_TITLE]["id"]) == ("rtl", "rtl")
     assert article_directions(client, items[ENGLISH_TITLE]["id"]) == ("ltr", "ltr")
     assert card_directions(client.get("/").data) == {PERSIAN_TITLE: "rtl", ENGLISH_TITLE: "ltr"}
+
+
+def test_a_language_the_text_contradicts_is_not_declared_to_screen_readers(app, db, httpserver):
+    httpserver.expect_request("/tabriz").respond_with_data(MISLABELLED_FEED, content_type="application/rss+xml")
+    source = storage.add_source(db, httpserver.url_for("/tabriz"))
+    refresh(app, db, source["id"])
+    items = {item["title"]: item for item in storage.list_items(db, source_id=source["id"])}
+    for item in items.values():
+        workflow.approve(db, item["id"])
+    while storage.public_index_sync(db, feeds.text_and_excerpt, limit=100):
+        pass
+    client = app.test_client()
+    persian = parse_html(client.get(f"/articles/{items[PERSIAN_TITLE]['id']}", follow_redirects=True).data)
+    english = parse_html(client.get(f"/articles/{items[ENGLISH_TITLE]['id']}", follow_redirects=True).data)
+    assert (persian.get("lang"), english.get("lang")) == ("und", "en-us")
+    home = parse_html(client.get("/").data)
+    card_languages = {"".join(title.itertext()).strip(): title.get("lang")
+                      for title in home.iter("h2") if "card-title" in (title.get("class") or "")}
+    assert card_languages == {PERSIAN_TITLE: None, ENGLISH_TITLE: "en-us"}
