@@ -16,7 +16,9 @@ random among all items (distinct URLs, so every request misses the page cache); 
 query of one to three words per request (every request runs FTS5), then with Chinese, Japanese and Korean
 words (three items in ten are written in them) and with beginnings of words ("harb", "glac reser");
 /feed.xml. Goals are printed next to the figures. --routes search measures the ceiling and the three
-searches only.
+searches only. After the figures, each search route's latency queries run once more on storage alone, in
+this process: the thread's CPU time per search, how many the work limit stopped, and the cards on each
+first page (a larger archive fills more of them, and each card costs rendering).
 
 Compression: every request says "Accept-Encoding: gzip", as browsers and feed readers do, the ceiling's
 too. The site answers cached pages and feeds with the gzip copy it made when it cached them; the ceiling
@@ -44,7 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -514,6 +516,31 @@ def verdict(route: str, result: Measured, ceiling: Measured, count: int) -> str:
     return ""
 
 
+def search_work(databases: dict[int, Path], args) -> None:
+    """The latency phase's search queries run on storage alone: CPU time, stops and cards per page."""
+    from republisher.site import PAGE_SIZE, search_terms
+
+    print("\nsearch alone, in this process, the latency phase's queries: CPU time of the thread, searches the "
+          "work limit stopped, cards on the first page")
+    for count, path in databases.items():
+        db = storage.connect(str(path))
+        for route, (paths, cold, _) in route_paths(count, args.requests + args.latency_requests).items():
+            if not route.startswith("search") or not route.startswith(tuple(args.routes)):
+                continue
+            times, stopped, cards = [], 0, 0
+            for query_path in phases(paths, cold, args.latency_requests)[2]:
+                match = storage.search_match(search_terms(parse_qs(urlsplit(query_path).query)["q"][0]))
+                started = time.thread_time()
+                rows, finished = storage.public_search_bounded(db, match, limit=PAGE_SIZE + 1)
+                times.append(time.thread_time() - started)
+                stopped += not finished
+                cards += min(len(rows), PAGE_SIZE)
+            work = Result(len(times), sum(times), times, 0)
+            print(f"{count:>10,}  {route:<21} p50 {work.percentile(0.5):.2f} ms  p99 {work.percentile(0.99):.2f} ms  "
+                  f"stopped {stopped} of {len(times)}  cards {cards / max(1, len(times)):.1f}")
+        db.conn.close()
+
+
 def report(all_results: dict[int, dict[str, Measured]], args) -> None:
     """Print the figures, ratios and goals."""
     print(f"republisher under waitress ({args.threads} threads) on 127.0.0.1, one run. req/s: {args.connections} "
@@ -570,6 +597,7 @@ def main() -> None:
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     databases = {count: database_for(count, args.cache_dir) for count in args.sizes}
     report({count: measure(path, count, args) for count, path in databases.items()}, args)
+    search_work(databases, args)
 
 
 if __name__ == "__main__":
