@@ -1,7 +1,7 @@
 """Page and feed requests per second under waitress against the same app returning a fixed 10 KB string.
 
 Run: python bench/serve.py [--sizes 1000 1000000] [--requests 3000] [--latency-requests 500]
-                           [--seconds 10] [--connections 8] [--threads 8] [--cache-dir DIR]
+                           [--seconds 10] [--connections 8] [--threads 8] [--routes START ...] [--cache-dir DIR]
 
 For each database size (published items) the site runs under waitress, the production server, in a
 subprocess on 127.0.0.1. A load generator in this process (threads, keep-alive http.client connections,
@@ -13,8 +13,12 @@ a fixed 10 KB string; it is measured first and last, and pooled.
 
 Routes: home; an article (a hot set of the 50 newest: readers mostly read new articles); an article at
 random among all items (distinct URLs, so every request misses the page cache); search with a distinct
-query of one to three words per request (every request runs FTS5); /feed.xml. Goals are printed next
-to the figures.
+query of one to three words per request (every request runs FTS5), then with Chinese, Japanese and Korean
+words (three items in ten are written in them) and with beginnings of words ("harb", "glac reser");
+/feed.xml. Goals are printed next to the figures. --routes search measures the ceiling and the three
+searches only. After the figures, each search route's latency queries run once more on storage alone, in
+this process: the thread's CPU time per search, how many the work limit stopped, and the cards on each
+first page (a larger archive fills more of them, and each card costs rendering).
 
 Compression: every request says "Accept-Encoding: gzip", as browsers and feed readers do, the ceiling's
 too. The site answers cached pages and feeds with the gzip copy it made when it cached them; the ceiling
@@ -26,7 +30,7 @@ the gzip case, the realistic one. The load generator does not decompress: it rea
 end, which is all a client's network side does, and the KB column counts bytes on the wire.
 
 Databases are built once per size with direct SQL (see bulk_load) and kept in the temp directory
-(--cache-dir), so later runs start at once. One million items take about two minutes and 4.5 GB.
+(--cache-dir), so later runs start at once. One million items take about seven minutes and 6.8 GB.
 """
 
 import argparse
@@ -42,7 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,7 +54,7 @@ from republisher import attribution, feeds, licenses, sanitizer, storage  # noqa
 from republisher.slugs import slugify  # noqa: E402
 
 # bump when the synthetic data or its layout changes, so cached databases are rebuilt
-DATA_FORMAT = 1
+DATA_FORMAT = 2
 STATIC_BODY = ("0123456789abcdef" * 640).encode()  # 10,240 bytes
 SOURCES = 20
 HOT_ARTICLES = 50
@@ -71,6 +75,51 @@ SENTENCES = (
     "A survey of the {place} found broad support for the {topic}, with some reservations.",
     "Volunteers from the {place} helped with the {topic}, working through the weekend.",
 )
+# three items in ten are written in Japanese, Chinese and Korean, one each: the same kinds of stories,
+# so that a word of these is in about as many of that language's items as an English word is in English
+# ones, and a search for one word fills its first page at a thousand items too
+CJK = {
+    "ja": {
+        "places": ("港", "谷", "島", "採石場", "果樹園", "土手道", "灯台", "河口", "荒れ地", "村", "市場", "川", "渡し場",
+                   "桟橋", "牧草地", "氷河"),
+        "topics": ("予算", "時刻表", "祭り", "選挙", "図書館", "博物館", "病院", "学校", "橋", "収穫", "嵐", "国勢調査",
+                   "鉄道", "劇場", "貯水池", "協同組合"),
+        "actions": ("再開", "拡張", "採決", "延期", "祝賀", "修理", "助成", "調査"),
+        "sentences": ("{place}の{topic}は、地域議会での長い議論の末に{action}が決まった。",
+                      "{place}の住民は、{topic}とその費用についてさらに詳しい説明を求めた。",
+                      "当局によると、{topic}は{place}が落ち着く春に改めて見直される。",
+                      "{place}での調査では、{topic}への幅広い支持が示されたが、懸念も残った。",
+                      "{place}のボランティアが週末を通して{topic}を手伝った。"),
+        "title": "{place}の{topic}が{action}へ 報告{number}",
+    },
+    "zh": {
+        "places": ("港口", "山谷", "海岛", "采石场", "果园", "堤道", "灯塔", "河口", "荒原", "村庄", "集市", "河流", "渡口",
+                   "码头", "草地", "冰川"),
+        "topics": ("预算", "时刻表", "节日", "选举", "图书馆", "博物馆", "医院", "学校", "桥梁", "收成", "风暴", "人口普查",
+                   "铁路", "剧院", "水库", "合作社"),
+        "actions": ("重新开放", "扩建", "投票", "推迟", "庆祝", "修缮", "资助", "研究"),
+        "sentences": ("经过地区议会的长时间讨论，{place}的{topic}决定{action}。",
+                      "{place}的居民希望进一步了解{topic}及其费用。",
+                      "官员表示，{topic}将在春季{place}较为安静时再次审议。",
+                      "对{place}的调查显示，{topic}得到广泛支持，但仍有一些保留意见。",
+                      "来自{place}的志愿者整个周末都在协助{topic}。"),
+        "title": "{place}{topic}{action}：第{number}号报道",
+    },
+    "ko": {
+        "places": ("항구", "계곡", "섬", "채석장", "과수원", "둑길", "등대", "하구", "황야", "마을", "시장", "강", "나루터",
+                   "부두", "초원", "빙하"),
+        "topics": ("예산", "시간표", "축제", "선거", "도서관", "박물관", "병원", "학교", "다리", "수확", "폭풍", "인구조사",
+                   "철도", "극장", "저수지", "협동조합"),
+        "actions": ("재개", "확장", "표결", "연기", "기념", "보수", "지원", "연구"),
+        "sentences": ("지역 의회의 오랜 논의 끝에 {place}의 {topic} {action} 방침이 결정되었다.",
+                      "{place} 주민들은 {topic} 계획과 그 비용에 대해 더 많은 정보를 요청했다.",
+                      "관계자들은 {place} 일대가 한산해지는 봄에 {topic} 문제를 다시 검토하겠다고 밝혔다.",
+                      "{place}에서 실시한 조사에서 {topic}에 대한 폭넓은 지지가 확인되었지만 우려도 남았다.",
+                      "{place}의 자원봉사자들이 주말 내내 {topic} 준비를 도왔다."),
+        "title": "{place}의 {topic}, {action} 결정: 보도 {number}",
+    },
+}
+ENGLISH = {"places": PLACES, "topics": TOPICS, "actions": ACTIONS, "sentences": SENTENCES}
 
 GOALS = {"home": ("ratio", 0.5), "article": ("ratio", 0.5), "feed.xml": ("ratio", 0.8)}
 GZIP = {"Accept-Encoding": "gzip"}
@@ -82,13 +131,22 @@ SCALE_LIMIT = 1.5
 # ---------------------------------------------------------------- synthetic data
 
 
-def paragraphs() -> list[tuple[str, str]]:
-    """(sanitized HTML, plain text) of the paragraph pool that articles are assembled from."""
+def language_of(number: int) -> str:
+    """The language of synthetic item `number`."""
+    return {7: "ja", 8: "zh", 9: "ko"}.get(number % 10, "en")
+
+
+def paragraphs(language: str = "en") -> list[tuple[str, str]]:
+    """(sanitized HTML, plain text) of the paragraph pool that articles in a language are assembled from."""
+    vocabulary = CJK.get(language, ENGLISH)
+    places, topics, actions = vocabulary["places"], vocabulary["topics"], vocabulary["actions"]
     pool = []
     for number in range(40):
-        words = {"place": PLACES[number % len(PLACES)], "topic": TOPICS[(number * 7) % len(TOPICS)],
-                 "action": ACTIONS[(number * 3) % len(ACTIONS)]}
-        text = " ".join(sentence.format(**words) for sentence in SENTENCES[number % 3:number % 3 + 3])
+        words = {"place": places[number % len(places)], "topic": topics[(number * 7) % len(topics)],
+                 "action": actions[(number * 3) % len(actions)]}
+        picked = vocabulary["sentences"][number % 3:number % 3 + 3]
+        # Chinese and Japanese leave no space between sentences
+        text = ("" if language in ("ja", "zh") else " ").join(sentence.format(**words) for sentence in picked)
         if number % 5 == 0:
             text += (' See the <a href="https://bench.example/background">background</a>. '
                      f'<img src="https://bench.example/img/{number}.jpg" alt="The {words["place"]}" '
@@ -99,7 +157,13 @@ def paragraphs() -> list[tuple[str, str]]:
 
 
 def item_title(number: int) -> str:
-    """A varied headline."""
+    """A varied headline, in the item's language."""
+    language = language_of(number)
+    if language in CJK:
+        vocabulary = CJK[language]
+        return vocabulary["title"].format(place=vocabulary["places"][(number // 16) % 16],
+                                          topic=vocabulary["topics"][number % 16],
+                                          action=vocabulary["actions"][(number // 256) % 8], number=number)
     return (f"{TOPICS[number % 16].capitalize()} at the {PLACES[(number // 16) % 16]} "
             f"{ACTIONS[(number // 256) % 8]}: report {number}")
 
@@ -109,8 +173,10 @@ def iso(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
 
 
-def item_rows(number: int, pool: list, license_entry: dict) -> tuple[tuple, tuple, tuple, tuple]:
+def item_rows(number: int, pools: dict[str, list], license_entry: dict) -> tuple[tuple, tuple, tuple, tuple]:
     """The items, item_revisions, public_text and search_index rows of synthetic item `number`."""
+    language = language_of(number)
+    pool = pools[language]
     picked = [pool[(number * 7 + offset * 13) % len(pool)] for offset in range(3)]
     html = "\n".join(part[0] for part in picked)
     text = " ".join(part[1] for part in picked)
@@ -126,11 +192,12 @@ def item_rows(number: int, pool: list, license_entry: dict) -> tuple[tuple, tupl
     evidence = json.dumps({"level": 5, "license": LICENSE, "match": "editor", "source_url": url})
     decision = json.dumps({"allowed": True, "license": LICENSE, "reason": None})
     item = (number, source_id, f"guid:{url}", url, url, slugify(title), title,
-            json.dumps([f"Reporter {number % 37}"]), "[]", "[]", "en", moment, moment, f"h{number}",
+            json.dumps([f"Reporter {number % 37}"]), "[]", "[]", language, moment, moment, f"h{number}",
             "published", LICENSE, evidence, number, number, moment, moment, moment, moment)
     revision = (number, number, 1, f"h{number}", moment, "{}", title, html, json.dumps({"links_rewritten": 2}),
                 LICENSE, evidence, decision, json.dumps(credit))
-    return item, revision, (number, number, feeds.excerpt(text)), (number, title, text)
+    search_row = (number, storage.search_index_text(title), storage.search_index_text(text))
+    return item, revision, (number, number, feeds.excerpt(text)), search_row
 
 
 ITEM_COLUMNS = ("id, source_id, identity, guid, url, slug, title, authors, categories, enclosures, language, "
@@ -159,10 +226,11 @@ def bulk_load(path: Path, count: int) -> None:
     conn.execute("PRAGMA synchronous = OFF")
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
         conn.execute(f"DROP TRIGGER {name}")
-    pool, license_entry = paragraphs(), licenses.get_license(LICENSE)
+    pools = {language: paragraphs(language) for language in ("en", *CJK)}
+    license_entry = licenses.get_license(LICENSE)
     for start in range(1, count + 1, BATCH):
         numbers = range(start, min(start + BATCH, count + 1))
-        insert_batch(conn, [item_rows(number, pool, license_entry) for number in numbers])
+        insert_batch(conn, [item_rows(number, pools, license_entry) for number in numbers])
         print(f"  loaded {numbers[-1]:,} / {count:,} items", file=sys.stderr, flush=True)
     finish_load(conn)
     conn.close()
@@ -340,6 +408,29 @@ def distinct_queries(count: int, rng: random.Random) -> list[str]:
     return queries[:count]
 
 
+def distinct_cjk_queries(count: int, rng: random.Random) -> list[str]:
+    """Distinct Chinese, Japanese and Korean queries: every word, each one's first character, then pairs."""
+    words = {language: vocabulary["places"] + vocabulary["topics"] + vocabulary["actions"]
+             for language, vocabulary in CJK.items()}
+    queries = list(dict.fromkeys(word for group in words.values() for word in (*group, *(w[0] for w in group))))
+    pairs = [" ".join(pair) for group in words.values() for pair in itertools.permutations(group, 2)]
+    rng.shuffle(pairs)
+    queries += pairs[:max(0, count - len(queries))]
+    rng.shuffle(queries)
+    return queries[:count]
+
+
+def distinct_prefix_queries(count: int, rng: random.Random) -> list[str]:
+    """Distinct queries of word beginnings (three letters or more, never the whole word): one, then two."""
+    beginnings = [word[:length] for word in PLACES + TOPICS for length in range(3, len(word))]
+    queries = list(dict.fromkeys(beginnings))
+    pairs = list(dict.fromkeys(" ".join(pair) for pair in itertools.permutations(queries, 2)))
+    rng.shuffle(pairs)
+    queries += pairs[:max(0, count - len(queries))]
+    rng.shuffle(queries)
+    return queries[:count]
+
+
 def route_paths(count: int, requests: int) -> dict[str, tuple[list[str], bool, dict]]:
     """Per route: the URL paths it cycles through, whether each request must miss the page cache, headers."""
     from republisher.site import item_slug
@@ -356,6 +447,9 @@ def route_paths(count: int, requests: int) -> dict[str, tuple[list[str], bool, d
         "article": ([article(n) for n in range(count, max(0, count - HOT_ARTICLES), -1)], False, GZIP),
         "article (random)": ([article(n) for n in rng.sample(range(1, count + 1), min(count, wanted))], True, GZIP),
         "search": ([f"/search?q={quote(query)}" for query in distinct_queries(wanted, rng)], True, GZIP),
+        "search (CJK)": ([f"/search?q={quote(query)}" for query in distinct_cjk_queries(wanted, rng)], True, GZIP),
+        "search (prefix)": ([f"/search?q={quote(query)}" for query in distinct_prefix_queries(wanted, rng)], True,
+                            GZIP),
         "feed.xml": (["/feed.xml"], False, GZIP),
     }
     routes.update({f"{name} (identity)": (routes[name][0], False, {}) for name in IDENTITY_ROUTES})
@@ -384,7 +478,8 @@ def measure(database: Path, count: int, args) -> dict[str, Measured]:
     try:
         results = {}
         routes = route_paths(count, args.requests + args.latency_requests)
-        for route in [*routes, "ceiling (again)"]:
+        chosen = [route for route in routes if route == "ceiling" or route.startswith(tuple(args.routes))]
+        for route in [*chosen, "ceiling (again)"]:
             paths, cold, headers = routes[route.removesuffix(" (again)")]
             warmup, throughput, latency = phases(paths, cold, args.latency_requests)
             load(server.port, warmup, args.connections, WARMUP, args.seconds, headers)
@@ -415,10 +510,35 @@ def verdict(route: str, result: Measured, ceiling: Measured, count: int) -> str:
         _, wanted = GOALS[route]
         ratio = result.loaded.rps / ceiling.loaded.rps
         return f">= {wanted:.1f}x ceiling: {'met' if ratio >= wanted else 'MISSED'}"
-    if route == "search" and count >= 1_000_000:
+    if route.startswith("search") and count >= 1_000_000:
         p99 = result.single.percentile(0.99)
         return f"p99 < {SEARCH_P99_MS:.0f} ms: {'met' if p99 < SEARCH_P99_MS else 'MISSED'}"
     return ""
+
+
+def search_work(databases: dict[int, Path], args) -> None:
+    """The latency phase's search queries run on storage alone: CPU time, stops and cards per page."""
+    from republisher.site import PAGE_SIZE, search_terms
+
+    print("\nsearch alone, in this process, the latency phase's queries: CPU time of the thread, searches the "
+          "work limit stopped, cards on the first page")
+    for count, path in databases.items():
+        db = storage.connect(str(path))
+        for route, (paths, cold, _) in route_paths(count, args.requests + args.latency_requests).items():
+            if not route.startswith("search") or not route.startswith(tuple(args.routes)):
+                continue
+            times, stopped, cards = [], 0, 0
+            for query_path in phases(paths, cold, args.latency_requests)[2]:
+                match = storage.search_match(search_terms(parse_qs(urlsplit(query_path).query)["q"][0]))
+                started = time.thread_time()
+                rows, finished = storage.public_search_bounded(db, match, limit=PAGE_SIZE + 1)
+                times.append(time.thread_time() - started)
+                stopped += not finished
+                cards += min(len(rows), PAGE_SIZE)
+            work = Result(len(times), sum(times), times, 0)
+            print(f"{count:>10,}  {route:<21} p50 {work.percentile(0.5):.2f} ms  p99 {work.percentile(0.99):.2f} ms  "
+                  f"stopped {stopped} of {len(times)}  cards {cards / max(1, len(times)):.1f}")
+        db.conn.close()
 
 
 def report(all_results: dict[int, dict[str, Measured]], args) -> None:
@@ -466,6 +586,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="time cap per route and phase")
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--routes", nargs="+", default=[""], metavar="START",
+                        help="measure only the routes whose names start so (the ceiling always)")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "republisher-bench")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -475,6 +597,7 @@ def main() -> None:
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     databases = {count: database_for(count, args.cache_dir) for count in args.sizes}
     report({count: measure(path, count, args) for count, path in databases.items()}, args)
+    search_work(databases, args)
 
 
 if __name__ == "__main__":

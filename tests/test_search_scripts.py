@@ -5,7 +5,7 @@ from html import escape
 import html5lib
 import pytest
 
-from republisher import storage, workflow
+from republisher import create_app, storage, workflow
 
 from helpers import refresh, sample_feed
 
@@ -187,8 +187,6 @@ def test_hostile_queries_get_a_plain_page_never_an_error(client, stories, harbor
 
 
 def test_an_existing_database_is_indexed_again_for_every_script(tmp_path, httpserver):
-    from republisher import create_app
-
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "before.sqlite"), "ALLOW_PRIVATE_ADDRESSES": True,
                       "SITE_URL": "http://mirror.test", "SECRET_KEY": "test-secret"})
     db = storage.connect(app.config["DATABASE"])
