@@ -30,6 +30,9 @@ FAULTS = {
     "a bad character reference": (rss(title_tail=" &#0; resumes").encode(), "line 4, column"),
     "a wrong declared charset": (rss(charset="utf-8", title_tail=" à Brest").encode("latin-1"),
                                  "wrong declared character encoding"),
+    "an undeclared prefix": (rss(body="The ferry runs again.</description><media:credit>Jo</media:credit>"
+                                      "<description>The ferry runs again.").encode(), "unbound prefix"),
+    "junk after the feed": (rss().encode() + b"\n<p>served from cache</p>", "junk after document element"),
 }
 
 
