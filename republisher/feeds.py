@@ -28,6 +28,7 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree as ET
 
 from . import license_text
+from .text import language_tag
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -46,7 +47,6 @@ CARD_READING_LIMIT = 20 * EXCERPT_LIMIT  # characters of a body read at most for
 # a sentence ends at a line's end or after its closing mark
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?\u061f])\s+|(?<=[\u3002\uff01\uff1f])")
 _WORD = re.compile(r"\w+")
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 LICENSE_LINE_WORDS = 2  # words a license line may hold besides the license's name ("Photo", "License")
 
 
@@ -179,11 +179,6 @@ def is_license_sentence(sentence: str) -> bool:
 def xml_safe(value) -> str:
     """A string XML 1.0 can carry (feeds are untrusted; a stray control character breaks parsers)."""
     return _NOT_XML_CHAR.sub("", "" if value is None else str(value))
-
-
-def language_tag(value) -> str | None:
-    """A language tag readers can use: an ISO 639 code first ("fa", "en-GB"), else None ("english")."""
-    return value if isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value) else None
 
 
 def to_datetime(value) -> datetime | None:

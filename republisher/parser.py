@@ -16,7 +16,7 @@ import feedparser
 
 from . import jsonfeed
 from .errors import NotAFeedError, ParseError, SkippedEntriesWarning, UnsafeFeedError
-from .text import bounded_reference_bytes, bounded_references
+from .text import bounded_reference_bytes, bounded_references, language_tag
 from .text import field_text as text
 
 FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
@@ -417,14 +417,6 @@ def safe_link(value, base: str | None) -> str | None:
         return None
     # characters a URL may not carry (spaces, quotes, angle brackets) are percent-encoded, not passed on
     return quote(absolute, safe=URL_SAFE_CHARACTERS)
-
-
-def language_tag(value) -> str | None:
-    """A short BCP 47 language tag, or None."""
-    if not value or not isinstance(value, str):
-        return None
-    tag = value.strip().replace("_", "-")
-    return tag if re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", tag) else None
 
 
 def timestamp(parsed_time) -> str | None:

@@ -12,6 +12,7 @@ _SPACE = re.compile(r"\s+")
 _LONG_REFERENCE = re.compile(r"&#(?:([xX])([0-9a-fA-F]{17,})|([0-9]{17,}))(;?)")
 _LONG_REFERENCE_BYTES = re.compile(rb"&#(?:([xX])([0-9a-fA-F]{17,})|([0-9]{17,}))(;?)")
 MAX_CODE_POINT = 0x10FFFF
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 DIRECTION_SAMPLE = 1000  # characters a direction is read from: a few sentences, cheap enough to read at every render
 MARKUP_SAMPLE = 4 * DIRECTION_SAMPLE  # markup read for that much text: tags, links and images take room too
@@ -52,6 +53,14 @@ def _short_reference(match) -> str:
     if number == 0 or number > MAX_CODE_POINT:
         return "\ufffd" if isinstance(match.string, str) else "&#xFFFD;"
     return f"&#{number};" if end else f"&#{number}"
+
+
+def language_tag(value) -> str | None:
+    """A language tag readers can use, whose first part is an ISO 639 code ("fa", "en-GB"), or None ("english")."""
+    if not value or not isinstance(value, str):
+        return None
+    tag = value.strip().replace("_", "-")
+    return tag if _LANGUAGE_TAG.fullmatch(tag) else None
 
 
 def field_text(value, detail=None) -> str | None:
