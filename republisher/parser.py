@@ -77,12 +77,13 @@ def parse_feed(body: bytes, headers: dict, url: str) -> dict:
 
 def parse_document(body: bytes, headers: dict, url: str) -> Document:
     """Parse a feed body: the channel, and every entry once with its identity and fingerprint."""
-    if is_json(body, headers):
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    if is_json(body, lowered):
         parsed, fault, lines_cut = jsonfeed.parse(body), None, 0
     else:
         refuse_entity_declarations(body)
         body, fault, lines_cut = forgive_leading_space(bounded_reference_bytes(body))
-        parsed = read_feed(body, headers, url)
+        parsed = read_feed(body, lowered, url)
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
     feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
@@ -100,19 +101,21 @@ def parse_document(body: bytes, headers: dict, url: str) -> Document:
                     skipped, broken)
 
 
-def is_json(body: bytes, headers: dict | None) -> bool:
-    """Whether a body is JSON: it opens with "{", or its content type says JSON and it does not open with "<"."""
-    content_type = {name.lower(): value for name, value in (headers or {}).items()}.get("content-type") or ""
+def is_json(body: bytes, headers: dict) -> bool:
+    """Whether a body is JSON: it opens with "{", or its content type says JSON and it does not open with "<".
+
+    headers: lower-cased names.
+    """
+    content_type = headers.get("content-type") or ""
     declared = content_type.split(";")[0].strip().lower() in JSON_CONTENT_TYPES
     return bool(_JSON_OPENING.match(body)) or (declared and not _XML_OPENING.match(body))
 
 
 def read_feed(body: bytes, headers: dict, url: str):
-    """feedparser's reading of a body, with the lower-cased headers and final URL it looks for."""
-    lowered = {name.lower(): value for name, value in (headers or {}).items()}
-    lowered["content-location"] = url
+    """feedparser's reading of a body, with the lower-cased headers and the final URL it looks for."""
+    headers = dict(headers, **{"content-location": url})
     try:
-        return feedparser.parse(io.BytesIO(body), response_headers=lowered, sanitize_html=False,
+        return feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
                                 resolve_relative_uris=False)
     except Exception as exc:  # feedparser raises on some inputs instead of setting bozo
         raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
