@@ -43,8 +43,7 @@ def db():
 
 def text_direction(language: str | None, text: str | None = None) -> str:
     """'rtl' for a right-to-left language, or for right-to-left text whatever language it declares; else 'ltr'."""
-    primary = (language or "").split("-")[0].lower()
-    if primary in RTL_LANGUAGES:
+    if is_rtl_language(language):
         return "rtl"
     # feeds often omit their language or give a default one ("en-us" on a Persian feed): the letters decide
     return "rtl" if writing_direction(text) == "rtl" else "ltr"
@@ -54,9 +53,14 @@ def stated_language(language: str | None, direction: str) -> str | None:
     """The declared language, unless the text contradicts it (a Persian text declared "en-us"): then none,
     so that no screen reader reads it with an English voice.
     """
-    if language and direction == "rtl" and language.split("-")[0].lower() not in RTL_LANGUAGES:
+    if language and direction == "rtl" and not is_rtl_language(language):
         return None
     return language
+
+
+def is_rtl_language(language: str | None) -> bool:
+    """Whether a language tag names a language written right to left."""
+    return (language or "").split("-")[0].lower() in RTL_LANGUAGES
 
 
 def absolute_url(endpoint: str, **values) -> str:
