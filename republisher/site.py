@@ -338,7 +338,7 @@ def search_terms(query: str) -> list[str]:
     """Words of a query (NFKC, as the index): runs of letters, digits and marks; "*" and the rest separate."""
     terms, word = [], []
     for char in unicodedata.normalize("NFKC", query[:MAX_QUERY_CHARS]) + " ":
-        if unicodedata.category(char)[0] in "LNM":
+        if storage.is_word_character(char):
             word.append(char)
         elif word:
             terms.append("".join(word))

@@ -740,20 +740,20 @@ def _spans(codes) -> list[tuple[int, int]]:
     return [(low, high) for low, high in spans]
 
 
+def is_word_character(char: str) -> bool:
+    """Letters, digits and marks make the words of a search; anything else separates them."""
+    return unicodedata.category(char)[0] in "LNM"
+
+
 _SPACELESS_SCRIPTS = re.compile(_char_class(sorted(_SPACELESS_LETTERS + _SPACELESS_MIXED)) + "+")
 _SPACELESS_GAPS = re.compile(_char_class(_spans(
     code for low, high in _SPACELESS_MIXED for code in range(low, high + 1)
-    if unicodedata.category(chr(code))[0] not in "LNM")) + "+")
+    if not is_word_character(chr(code)))) + "+")
 # the prefix indexes of 0005_search_scripts: a word of these lengths is found by its beginning at the
 # cost of one term lookup, and shorter or longer ones are matched whole. FTS5 answers other prefix
 # queries by merging the whole lists of every matching term first: at a million items that takes
 # longer than a search may
 SEARCH_PREFIX_LENGTHS = range(3, 17)
-
-
-def _is_word_char(char: str) -> bool:
-    """Letters, digits and marks make words; anything else separates them."""
-    return unicodedata.category(char)[0] in "LNM"
 
 
 def _bigrams(run: str) -> list[str]:
@@ -776,7 +776,7 @@ def search_index_text(text: str) -> str:
 
 def _script_kind(char: str) -> str | None:
     """'spaceless' (a script written without spaces), 'word' (other letters, digits, marks) or None."""
-    if not _is_word_char(char):
+    if not is_word_character(char):
         return None
     return "spaceless" if _SPACELESS_SCRIPTS.match(char) else "word"
 
