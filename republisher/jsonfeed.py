@@ -14,7 +14,8 @@ from .errors import NotAFeedError, ParseError, SkippedEntriesWarning
 VERSION = re.compile(r"https?://(?:www\.)?jsonfeed\.org/version/(\d+(?:\.\d+)*)/?")
 NOT_A_JSON_FEED = 'JSON, but not a JSON Feed (no "version" of https://jsonfeed.org/version/1)'
 UTF8_BOM = b"\xef\xbb\xbf"
-# later stages compare names pairwise; no real item has more, and a hostile one must not make them quadratic
+# no real item has more authors, tags or attachments; a hostile one must not make every later stage carry
+# and store a hundred thousand of them
 MAX_PER_ITEM = 100
 # characters XML cannot carry, so the stages after parsing never met them: C0 controls and lone surrogates
 _UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
