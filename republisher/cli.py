@@ -470,12 +470,13 @@ def licenses_command(as_json):
 
 def init_app(app) -> None:
     """Register the commands on the app (reachable as `flask --app republisher ...`)."""
+    from .backup import backup_command
     from .demo import demo_command
     from .serve import serve_command
     from .worker import worker_command
 
     for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, audit_command,
-                    reprocess_command, serve_command, worker_command, demo_command):
+                    reprocess_command, serve_command, worker_command, demo_command, backup_command):
         app.cli.add_command(command)
 
 

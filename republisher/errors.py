@@ -73,3 +73,7 @@ class UnknownLicenseError(RepublisherError, ValueError):
 
 class SanitizeError(RepublisherError):
     """Content HTML could not be sanitized; the item is kept out of publishing."""
+
+
+class BackupError(RepublisherError):
+    """A backup could not be written or did not check out."""

@@ -65,6 +65,27 @@ def transaction(db: Database):
         db.conn.execute("COMMIT")
 
 
+def copy_into(path: str, target) -> None:
+    """VACUUM INTO `target`: one read transaction, so the copy is one committed state whatever the writer does."""
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        source.execute("VACUUM INTO ?", [str(target)])
+    finally:
+        source.close()
+
+
+def copy_summary(path) -> dict:
+    """What a copy of the database holds, after SQLite's integrity check: {integrity, sources, items, revisions}."""
+    copy = sqlite3.connect(str(path))
+    try:
+        integrity = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+        counts = {key: copy.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for key, table in (("sources", "sources"), ("items", "items"), ("revisions", "item_revisions"))}
+        return dict(counts, integrity=integrity)
+    finally:
+        copy.close()
+
+
 # ---------------------------------------------------------------- migrations
 
 
