@@ -13,8 +13,23 @@ from . import audit, ingest, licenses, reprocess, storage, watch, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
 
-sources_cli = AppGroup("sources", help="Add, list and configure sources.")
-items_cli = AppGroup("items", help="List items and approve, reject or withdraw them.")
+class WholeHelpGroup(AppGroup):
+    """A command group whose list of commands shows each description whole, wrapped rather than cut off."""
+
+    def format_commands(self, ctx, formatter):
+        """List the commands with their whole first sentence."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+sources_cli = WholeHelpGroup("sources", help="Add, list and configure sources.")
+items_cli = WholeHelpGroup("items", help="List items and approve, reject or withdraw them.")
 
 
 def clear_errors(command):
@@ -491,8 +506,22 @@ def make_app(*args, **kwargs):
         sys.exit(2)
 
 
-cli = FlaskGroup(create_app=make_app, add_default_commands=False, add_version_option=False,
-                 help="republisher: license-aware content republishing.")
+class RepublisherGroup(FlaskGroup):
+    """Flask's command group with our own face: no Flask options, descriptions shown whole, a version."""
+
+    FLASK_OPTIONS = ("env_file", "app", "debug")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # the app comes from our factory and the environment; Flask's -e/-A/--debug would only mislead
+        self.params = [param for param in self.params if param.name not in self.FLASK_OPTIONS]
+        click.version_option(package_name="republisher", prog_name="republisher")(self)
+
+    format_commands = WholeHelpGroup.format_commands
+
+
+cli = RepublisherGroup(create_app=make_app, add_default_commands=False, add_version_option=False,
+                       help="republisher: license-aware content republishing.")
 
 
 def main() -> None:

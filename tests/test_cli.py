@@ -60,6 +60,20 @@ def test_console_script_help_and_init(cli_env):
     assert again.returncode == 0 and "up to date" in again.stdout
 
 
+def test_help_shows_our_commands_whole_without_flask_options_and_the_version(cli_env):
+    from importlib.metadata import version
+
+    top = run_cli("--help", env=cli_env).stdout
+    for flask_option in ("--env-file", "--app", "--debug", "-A,", "-e,"):
+        assert flask_option not in top
+    for group in ((), ("sources",), ("items",)):
+        listing = run_cli(*group, "--help", env=cli_env).stdout.split("Commands:")[1]
+        assert "..." not in listing, f"a description is cut off in {' '.join(group) or 'the top-level'} help"
+    assert "complete credit; exit 1 on a violation" in " ".join(top.split())
+    shown = run_cli("--version", env=cli_env)
+    assert shown.returncode == 0 and shown.stdout.strip() == f"republisher, version {version('republisher')}"
+
+
 def test_bad_setting_fails_at_start_naming_it(cli_env):
     env = dict(cli_env, REPUBLISHER_FETCH_DEADLINE="soon")
     result = run_cli("init", env=env)
