@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import audit, ingest, licenses, reprocess, storage, watch, workflow
+from . import audit, bulk_sources, ingest, licenses, opml, reprocess, storage, watch, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
 
@@ -302,6 +302,37 @@ def source_summary(row: dict) -> dict:
     state = storage.license_state(row)
     return dict({key: row.get(key) for key in keys}, license_proposal=state["proposal"], license_hold=state["hold"],
                 pages_checked_at=state["checked_at"], pages_due_at=state["due_at"])
+
+
+@sources_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check every feed URL and say what would be added, adding nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
+def sources_import(file, dry_run, as_json):
+    """Add the feeds an OPML file subscribes to, with the URL and address checks of `sources add`; skip known ones."""
+    subscriptions = opml.read(file.read(opml.MAX_OPML_BYTES + 1))
+    storage.migrate(get_db())
+    outcomes = bulk_sources.import_subscriptions(get_db(), subscriptions, pipeline_config().guard, dry_run=dry_run)
+    if as_json:
+        emit_json(outcomes)
+        return
+    for outcome in outcomes:
+        detail = f"id {outcome['id']}" if "id" in outcome else outcome.get("reason") or outcome.get("name") or ""
+        click.echo(f"{outcome['outcome']:<9}  {outcome['url']}" + (f"  ({detail})" if detail else ""))
+    counts = {kind: sum(o["outcome"] == kind for o in outcomes) for kind in ("added", "would add", "duplicate", "refused")}
+    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "the file names no feeds", err=True)
+    if counts["added"]:
+        click.echo("Their licenses are not known yet: `republisher sources verify-license ID` reads each "
+                   "publisher's pages, or set one with `sources set-license`.", err=True)
+
+
+@sources_cli.command("export")
+@click.argument("file", type=click.File("wb"), default="-")
+@clear_errors
+def sources_export(file):
+    """Write every source as an OPML 2.0 subscription list (name, site URL, feed URL) to FILE or stdout."""
+    file.write(bulk_sources.export_subscriptions(get_db(), current_app.config["SITE_NAME"]))
 
 
 @click.command("fetch")

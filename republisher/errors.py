@@ -77,3 +77,7 @@ class SanitizeError(RepublisherError):
 
 class BackupError(RepublisherError):
     """A backup could not be written or did not check out."""
+
+
+class OpmlError(RepublisherError):
+    """A subscription list could not be read; the message says why."""
