@@ -1,16 +1,16 @@
 """`republisher demo`: the whole service on an embedded default, with bundled sample feeds served locally."""
 
-import functools
+import shutil
+import signal
+import socket
 import tempfile
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
-from . import create_app, ingest, storage, workflow
+from . import create_app, demo_sites, ingest, storage, workflow
 
-SAMPLE_FEEDS = Path(__file__).resolve().parent / "sample_feeds"
 PARS_EVIDENCE = ("Site footer of every page: \"All Content by Pars Ruz News Agency is licensed under a "
                  "Creative Commons Attribution 4.0 International License.\"")
 # (file, display name, editor's license and evidence, auto-approve, approve what is pending)
@@ -21,36 +21,60 @@ DEMO_SOURCES = (
     ("open-science-notes.rdf", "Open Science Notes", None, None, False, False),
     ("cafe-chronicle.xml", "Café Chronicle", None, None, False, False),
 )
-CONTENT_TYPES = {".xml": "application/rss+xml", ".atom": "application/atom+xml", ".rdf": "application/rdf+xml"}
 
 
-class FeedHandler(SimpleHTTPRequestHandler):
-    """Serves the sample feeds with feed content types, quietly."""
+def port_problem(host: str, port: int) -> str | None:
+    """Why the demo cannot listen on host:port (in use, or not an address of this machine), or None."""
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # as the servers will: a port left in TIME_WAIT by the last run is free, one that listens is not
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == 98:  # EADDRINUSE
+            return f"port {port} on {host} is in use; choose another with --port (and --feeds-port)"
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    finally:
+        probe.close()
+    return None
 
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
 
-    def log_message(self, format, *args):
-        """Keep the demo's terminal for the demo's own output."""
+def earlier_feeds_port(database: str) -> int | None:
+    """The port an earlier demo run on this database served the sample feeds on, so that their addresses stay."""
+    if not Path(database).is_file():
+        return None
+    db = storage.connect(database)
+    try:
+        storage.migrate(db)
+        for source in storage.list_sources(db):
+            parts = urlsplit(source["url"])
+            if parts.hostname == "127.0.0.1" and parts.path.startswith("/feeds/") and parts.port:
+                return parts.port
+    finally:
+        db.conn.close()
+    return None
 
 
-def serve_sample_feeds() -> tuple[ThreadingHTTPServer, str]:
-    """Start a local HTTP server for the sample feeds; returns it and its base URL."""
-    handler = functools.partial(FeedHandler, directory=str(SAMPLE_FEEDS))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+def demo_source(db, feed_url: str, filename: str, name: str, license_id, evidence, auto: bool) -> dict:
+    """The demo's source for a sample feed: the one a previous run made (its address moved here), or a new one."""
+    for source in storage.list_sources(db):
+        parts = urlsplit(source["url"])
+        if parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.path.rsplit("/", 1)[-1] == filename:
+            if source["url"] != feed_url:
+                source = storage.update_source(db, source["id"], url=feed_url, next_fetch_at=storage.utcnow())
+            return source
+    return storage.add_source(db, feed_url, name=name, license=license_id, evidence=evidence, auto_approve=auto)
 
 
 def build_demo(database: str, feeds_base: str, site_url: str):
-    """Create a fresh demo database, fetch the sample feeds and approve some items; returns the app."""
+    """Fetch the sample feeds into the database (reusing the sources of an earlier run) and approve some items."""
     app = create_app({"DATABASE": database, "ALLOW_PRIVATE_ADDRESSES": True, "SITE_URL": site_url,
                       "SITE_NAME": "Republisher demo"})
     db = storage.connect(database)
     storage.migrate(db)
     to_approve = []
     for filename, name, license_id, evidence, auto, approve in DEMO_SOURCES:
-        source = storage.add_source(db, f"{feeds_base}/{filename}", name=name, license=license_id,
-                                    evidence=evidence, auto_approve=auto)
+        source = demo_source(db, f"{feeds_base}/feeds/{filename}", filename, name, license_id, evidence, auto)
         if approve:
             to_approve.append(source["id"])
     config = ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"])
@@ -64,29 +88,58 @@ def build_demo(database: str, feeds_base: str, site_url: str):
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the site listens on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port the site listens on.")
-@click.option("--database", type=click.Path(dir_okay=False), help="Database file (default: a new temporary one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port the site listens on.")
+@click.option("--feeds-port", type=click.IntRange(0, 65535),
+              help="Port of the sample publishers' server [default: the one an earlier run on --database used, "
+                   "else the site's port + 1]; the same port on every run keeps the addresses of articles and pictures.")
+@click.option("--database", type=click.Path(dir_okay=False),
+              help="Database file; a second run on it reuses its sources (default: a new temporary one).")
+@click.option("--keep", is_flag=True, help="Keep the temporary folder of the default database on exit.")
 @click.option("--no-serve", is_flag=True, help="Build the demo database, print it, and exit.")
-def demo_command(host, port, database, no_serve):
+def demo_command(host, port, feeds_port, database, keep, no_serve):
     """Run everything on a fresh database with the bundled sample feeds."""
-    database = database or str(Path(tempfile.mkdtemp(prefix="republisher-demo-")) / "demo.sqlite")
-    server, feeds_base = serve_sample_feeds()
-    site_url = f"http://{host}:{port}"
-    app, reports = build_demo(database, feeds_base, site_url)
+    if feeds_port is None:
+        feeds_port = (database and earlier_feeds_port(database)) or port + 1
+    for wanted in ([] if no_serve else [port]) + ([feeds_port] if feeds_port else []):
+        problem = port_problem(host, wanted)
+        if problem:
+            raise click.ClickException(problem)
+    folder = None if database else Path(tempfile.mkdtemp(prefix="republisher-demo-"))
+    database = database or str(folder / "demo.sqlite")
+    stop_on_sigterm()
+    server = None
+    try:
+        server, feeds_base = demo_sites.serve_sample_sites(host, feeds_port)
+        site_url = f"http://{host}:{port}"
+        app, reports = build_demo(database, feeds_base, site_url)
+        print_summary(database, feeds_base, reports)
+        if not no_serve:
+            print_next_steps(database, site_url)
+            serve_app(app, host, port, site_url)
+    finally:
+        if server:
+            server.shutdown()
+            server.server_close()
+        if folder and not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif folder:
+            click.echo(f"Kept {folder}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the demo as Ctrl+C does, so its temporary folder is removed either way."""
+    def stop(signum, frame):
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def print_summary(database: str, feeds_base: str, reports: list) -> None:
+    """What was fetched, and every item with its status and license."""
     click.echo(f"Demo database: {database}")
-    click.echo(f"Sample feeds served at {feeds_base}/")
+    click.echo(f"Sample publishers served at {feeds_base}/ (feeds under /feeds/)")
     for report in reports:
-        click.echo(f"  fetched {report.name}: {report.new} new, {report.blocked} blocked"
+        click.echo(f"  fetched {report.name}: {report.new} new, {report.updated} updated, {report.blocked} blocked"
                    + (f", error: {report.error}" if report.error else ""))
-    print_items(database)
-    if no_serve:
-        server.shutdown()
-        return
-    serve_app(app, host, port, site_url)
-
-
-def print_items(database: str) -> None:
-    """List the demo's items with their status and license."""
     db = storage.connect(database)
     click.echo("Items:")
     for item in storage.list_items(db):
@@ -95,15 +148,33 @@ def print_items(database: str) -> None:
     db.conn.close()
 
 
+def print_next_steps(database: str, site_url: str) -> None:
+    """The commands an operator tries next, on this database."""
+    click.echo(f"""
+Next, in another terminal:
+  export REPUBLISHER_DATABASE={database}
+  republisher items list --status pending     # what waits for an editor
+  republisher items approve ID                # publish one; it appears on {site_url}/
+  republisher sources list                    # each source's license and health""")
+
+
 def serve_app(app, host: str, port: int, site_url: str) -> None:
     """Serve the site with the production server and the background fetcher until interrupted."""
-    from waitress import serve
+    from waitress import create_server
 
     from .serve import prepare_database
     from .worker import start_in_background
 
     with app.app_context():
         prepare_database()
-    start_in_background(ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"]))
+    server = create_server(app, host=host, port=port, threads=8, ident="republisher")  # listening from here on
+    stop = start_in_background(ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"]))
     click.echo(f"\nThe mirror is at {site_url}/  (feeds: {site_url}/feed.xml; Ctrl+C stops it)")
-    serve(app, host=host, port=port, threads=8, ident="republisher")
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        stop.set()
+        server.close()
+        click.echo("Demo stopped.")
