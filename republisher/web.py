@@ -145,9 +145,6 @@ def refuse_unreadable_request() -> None:
         raise RequestEntityTooLarge("What was sent is too large.")
     if not (utf8_path(path) and percent_decodes(target.partition("?")[0]) and readable_query(query)):
         abort(400, description=BAD_ADDRESS)
-    repeated = repeated_parameter()
-    if repeated is not None:
-        abort(400, description=f"This address gives the parameter \u201c{repeated}\u201d more than once.")
 
 
 def utf8_path(path: str) -> bool:
@@ -178,11 +175,7 @@ def readable_query(query: str) -> bool:
 
 
 def repeated_parameter() -> str | None:
-    """The first query parameter given more than once, or None.
-
-    No route reads a parameter twice, and the cache key sorts them: refusing repeats means that two
-    addresses sharing a key always mean the same page.
-    """
+    """The first query parameter given more than once, or None."""
     seen = set()
     for name, _ in request.args.items(multi=True):
         if name in seen:
@@ -344,7 +337,14 @@ def memo(name: str, loader):
 
 
 def request_key() -> str:
-    """The request's path and sorted query, the cache and ETag key (repeats were refused, so order means nothing)."""
+    """The request's path and sorted query, the cache and ETag key; a repeated parameter is a 400.
+
+    Views read the first of a repeated parameter, and sorting would give ?q=a&q=b and ?q=b&q=a one key:
+    with repeats refused, addresses that share a key always mean the same page.
+    """
+    repeated = repeated_parameter()
+    if repeated is not None:
+        abort(400, description=f"This address gives the parameter \u201c{repeated}\u201d more than once.")
     args = sorted(request.args.items(multi=True))
     return request.path + ("?" + urlencode(args) if args else "")
 
