@@ -333,13 +333,18 @@ def sources_page():
 def render_sources_page() -> str:
     """A page of sources after the ?before= cursor's name and id."""
     before = read_cursor(str, int)
-    ordered = web.memo("sources by name", lambda: sorted(sources_by_id().values(), key=source_order))
-    keys = web.memo("source order keys", lambda: [source_order(source) for source in ordered])
+    ordered, keys = web.memo("sources by name", sources_in_order)
     start = bisect.bisect_right(keys, (name_order(before[0]), before[1])) if before else 0
     shown = ordered[start:start + SOURCES_PAGE_SIZE]
     more = start + SOURCES_PAGE_SIZE < len(ordered)
     next_cursor = encode_cursor(shown[-1]["name"], shown[-1]["id"]) if more else None
     return render_template("sources.html", sources=shown, next_cursor=next_cursor, paged=before is not None)
+
+
+def sources_in_order() -> tuple[list[dict], list[tuple[str, int]]]:
+    """The sources as the sources pages list them, and the order key of each (for the cursor)."""
+    ordered = sorted(sources_by_id().values(), key=source_order)
+    return ordered, [source_order(source) for source in ordered]
 
 
 def source_order(source: dict) -> tuple[str, int]:
