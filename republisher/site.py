@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import bisect
 import functools
 import json
 import sqlite3
@@ -22,10 +23,13 @@ FEED_SIZE = 50
 SITEMAP_CHUNK = 1000
 MAX_QUERY_CHARS = 200
 MAX_SEARCH_TERMS = 12
+SOURCES_PAGE_SIZE = 100
+BAD_CURSOR = "This page link is not valid. Start again from the first page."
 SEARCH_STOPPED = ("Every one of these words is in a great many articles, and the search stopped before it found "
                   "an article with all of them. Older articles may still match: add a more specific word, or "
                   "leave out a common one.")
 RTL_LANGUAGES = frozenset({"fa", "ar", "he", "ur", "ps", "ckb", "dv", "yi"})
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 FEED_TYPES = {
     "rss": ("application/rss+xml", feeds.rss),
     "atom": ("application/atom+xml", feeds.atom),
@@ -83,22 +87,35 @@ def article_url(item_id: int, title: str | None) -> str:
     return current_app.config["SITE_URL"] + article_path(item_id, title, root="")
 
 
-def encode_cursor(row: dict) -> str:
-    """An opaque keyset cursor for the row after which the next page starts."""
-    raw = f"{row['published_order'] or ''}\n{row['id']}".encode()
+def encode_cursor(*values) -> str:
+    """An opaque keyset cursor: the sort values of the row after which the next page starts."""
+    raw = "\n".join("" if value is None else str(value) for value in values).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(value: str | None) -> tuple[str, int] | None:
-    """(published_order, id) from a cursor; a malformed cursor is a 400."""
+def read_cursor(*kinds: type) -> tuple | None:
+    """The ?before= cursor of every paged route as values of the given kinds, None on a first page.
+
+    Only the first value may be text holding a line break (a source's name); ints must be ids SQLite
+    can hold. Anything else is a 400, alike on every route.
+    """
+    value = request.args.get("before")
     if not value:
         return None
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        order, item_id = raw.rsplit("\n", 1)
-        return order, int(item_id)
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        abort(400, description="This page link is not valid. Start again from the first page.")
+        raw = None
+    parts = raw.rsplit("\n", len(kinds) - 1) if raw is not None else []
+    values = [cursor_value(kind, part) for kind, part in zip(kinds, parts)]
+    if len(parts) != len(kinds) or None in values:
+        abort(400, description=BAD_CURSOR)
+    return tuple(values)
+
+
+def cursor_value(kind: type, part: str) -> int | str | None:
+    """One cursor value read as its kind, or None when it is not one."""
+    return web.bounded_int(part) if kind is int else part
 
 
 def parse_json(value, default):
@@ -246,18 +263,19 @@ def index():
 
 def render_listing(template: str, source: dict | None = None, **context) -> str:
     """A keyset page of cards, site-wide or for one source."""
-    before = decode_cursor(request.args.get("before"))
+    before = read_cursor(str, int)
     rows = storage.public_items(db(), source_id=source["id"] if source else None, before=before,
                                 limit=PAGE_SIZE + 1)
     sources = sources_by_id()
     cards = [present_card(row, sources) for row in rows[:PAGE_SIZE]]
-    next_cursor = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
+    last = rows[PAGE_SIZE - 1] if len(rows) > PAGE_SIZE else None
+    next_cursor = encode_cursor(last["published_order"], last["id"]) if last else None
     return render_template(template, cards=cards, next_cursor=next_cursor, paged=before is not None,
                            source=source, **context)
 
 
-@bp.get("/articles/<int:item_id>")
-@bp.get("/articles/<int:item_id>/<slug>")
+@bp.get("/articles/<id:item_id>")
+@bp.get("/articles/<id:item_id>/<slug>")
 def article(item_id: int, slug: str | None = None):
     """One published item with its attribution; other slugs redirect, withdrawn items are gone."""
     return web.cached(lambda: render_article(item_id, slug))
@@ -308,8 +326,35 @@ def article_context(row: dict) -> dict:
 
 @bp.get("/sources/")
 def sources_page():
-    """Every source with its license and how it is credited."""
-    return web.cached(lambda: render_template("sources.html", sources=list(sources_by_id().values())))
+    """The sources by name, a keyset page at a time, with their licenses and how they are credited."""
+    return web.cached(render_sources_page)
+
+
+def render_sources_page() -> str:
+    """A page of sources after the ?before= cursor's name and id."""
+    before = read_cursor(str, int)
+    ordered, keys = web.memo("sources by name", sources_in_order)
+    start = bisect.bisect_right(keys, (name_order(before[0]), before[1])) if before else 0
+    shown = ordered[start:start + SOURCES_PAGE_SIZE]
+    more = start + SOURCES_PAGE_SIZE < len(ordered)
+    next_cursor = encode_cursor(shown[-1]["name"], shown[-1]["id"]) if more else None
+    return render_template("sources.html", sources=shown, next_cursor=next_cursor, paged=before is not None)
+
+
+def sources_in_order() -> tuple[list[dict], list[tuple[str, int]]]:
+    """The sources as the sources pages list them, and the order key of each (for the cursor)."""
+    ordered = sorted(sources_by_id().values(), key=source_order)
+    return ordered, [source_order(source) for source in ordered]
+
+
+def source_order(source: dict) -> tuple[str, int]:
+    """Where a source stands on the sources pages: by name regardless of ASCII case, then by id."""
+    return name_order(source["name"]), source["id"]
+
+
+def name_order(name: str) -> str:
+    """A name as the sources pages sort it (SQLite's NOCASE: only ASCII letters fold)."""
+    return name.translate(ASCII_LOWER)
 
 
 @bp.get("/sources/<slug>")
@@ -359,6 +404,7 @@ def search():
 
 def render_search() -> str:
     """Results for ?q=, or a friendly word when the query has nothing to search for."""
+    cursor = read_cursor(int)
     query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
     context = {"query": query, "cards": [], "next_cursor": None, "message": None}
     if not query:
@@ -368,7 +414,7 @@ def render_search() -> str:
         context["message"] = ("Search looks for words. Symbols such as quotes, * or brackets are not "
                               "searched; try one or more words from the article.")
         return render_template("search.html", **context)
-    before = request.args.get("before", type=int)
+    before = cursor[0] if cursor else None
     try:
         rows, finished = storage.public_search_bounded(db(), match, before=before, limit=PAGE_SIZE + 1)
     except sqlite3.OperationalError:
@@ -380,10 +426,10 @@ def render_search() -> str:
     sources = sources_by_id()
     context["cards"] = [present_card(row, sources) for row in rows[:PAGE_SIZE]]
     if len(rows) > PAGE_SIZE:
-        context["next_cursor"] = rows[PAGE_SIZE - 1]["id"]
+        context["next_cursor"] = encode_cursor(rows[PAGE_SIZE - 1]["id"])
     elif not finished:
         # the search stopped early: the matches found are the newest; "Earlier matches" goes on from there
-        context["next_cursor"] = rows[-1]["id"]
+        context["next_cursor"] = encode_cursor(rows[-1]["id"])
     context["paged"] = before is not None
     return render_template("search.html", **context)
 
@@ -500,9 +546,13 @@ def sitemap():
     """A sitemap index: the fixed pages, then articles in id ranges (each file stays small)."""
     def render():
         """The index naming each sitemap file."""
-        chunks = storage.public_max_item_id(db()) // SITEMAP_CHUNK + 1
-        return sitemap_index_bytes(current_app.config["SITE_URL"], chunks)
+        return sitemap_index_bytes(current_app.config["SITE_URL"], sitemap_chunks())
     return web.cached(render, mimetype="application/xml")
+
+
+def sitemap_chunks() -> int:
+    """How many article sitemaps the index names: one per id range up to the highest id."""
+    return web.memo("sitemap chunks", lambda: storage.public_max_item_id(db()) // SITEMAP_CHUNK + 1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -524,9 +574,11 @@ def sitemap_pages():
     return web.cached(render, mimetype="application/xml")
 
 
-@bp.get("/sitemaps/articles-<int:chunk>.xml")
+@bp.get("/sitemaps/articles-<id:chunk>.xml")
 def sitemap_articles(chunk: int):
-    """The sitemap of published articles whose ids fall in one range."""
+    """The sitemap of published articles whose ids fall in one range; ranges the index does not name are 404."""
+    if chunk >= sitemap_chunks():
+        abort(404, description="There is no sitemap with this address.")
     def render():
         """One id range's published articles."""
         low = chunk * SITEMAP_CHUNK

@@ -6,18 +6,21 @@
 import gzip
 import hashlib
 import logging
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
-from flask import Response, current_app, g, render_template, request
+from flask import Response, abort, current_app, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.exceptions import (HTTPException, InternalServerError, RequestEntityTooLarge, RequestURITooLarge,
+                                 SecurityError)
 from werkzeug.http import http_date, is_resource_modified, quote_etag
+from werkzeug.routing import BaseConverter, ValidationError
 
 from . import feeds, storage
 
@@ -43,6 +46,15 @@ SECURITY_HEADERS = {
 }
 PUBLIC_MAX_AGE = 300
 MAX_REQUEST_BYTES = 1024 * 1024
+# the public site reads no forms; editors' forms hold a few short fields
+MAX_FORM_BYTES = 256 * 1024
+# room for a pasted query of 10,000 characters in any script, percent-encoded (up to 9 bytes each), and
+# below waitress's 256 KiB limit on a request's head, so that the site's own 414 page answers
+MAX_URL_CHARS = 128 * 1024
+# ids and keyset positions beyond SQLite's integer range raise OverflowError in the query
+MAX_SQLITE_INTEGER = 2**63 - 1
+BROKEN_PERCENT_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+BAD_ADDRESS = "This address is not valid. Check it, or start again from the first page."
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 CACHE_ENTRIES = 2048
 CACHE_BYTES = 64 * 1024 * 1024
@@ -63,8 +75,12 @@ def register(app) -> None:
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
     if not app.config.get("MAX_CONTENT_LENGTH"):
         app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = min(app.config.get("MAX_FORM_MEMORY_SIZE") or MAX_FORM_BYTES,
+                                             MAX_FORM_BYTES)
+    app.url_map.converters["id"] = IdConverter
     app.extensions[EXTENSION] = SiteCache(salt=deployment_salt(app))
     app.session_interface = CookielessSessionInterface()
+    app.before_request(refuse_unreadable_request)
     app.after_request(add_security_headers)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(InternalServerError, server_error)
@@ -112,6 +128,86 @@ def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+# ---------------------------------------------------------------- reading requests
+
+
+def refuse_unreadable_request() -> None:
+    """Answer 414, 413 or 400 before any view runs when the address or the body is one the site won't read."""
+    environ = request.environ
+    path, query = environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    # the address as sent, where the server passes it on: PATH_INFO arrives decoded, and from some
+    # servers (Werkzeug's own) with U+FFFD already put in place of bytes that are not UTF-8
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or ""
+    if max(len(path) + len(query), len(target)) > MAX_URL_CHARS:
+        raise RequestURITooLarge("This address is too long.")
+    if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge("What was sent is too large.")
+    if not (utf8_path(path) and percent_decodes(target.partition("?")[0]) and readable_query(query)):
+        abort(400, description=BAD_ADDRESS)
+
+
+def utf8_path(path: str) -> bool:
+    """Whether a WSGI path (its bytes as Latin-1) is UTF-8 text; Werkzeug would silently read U+FFFD."""
+    try:
+        path.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def percent_decodes(text: str) -> bool:
+    """Whether a raw path or query, its percent escapes decoded, is UTF-8 text."""
+    try:
+        unquote_to_bytes(text.encode("latin-1")).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def readable_query(query: str) -> bool:
+    """Whether a raw query string holds only well-formed percent escapes of UTF-8 text."""
+    try:
+        broken = BROKEN_PERCENT_ESCAPE.search(query.encode("latin-1"))
+    except UnicodeError:
+        return False
+    return broken is None and percent_decodes(query)
+
+
+def repeated_parameter() -> str | None:
+    """The first query parameter given more than once, or None."""
+    seen = set()
+    for name, _ in request.args.items(multi=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def bounded_int(text: str | None) -> int | None:
+    """A non-negative decimal integer that SQLite can hold, or None for anything else."""
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= MAX_SQLITE_INTEGER else None
+
+
+class IdConverter(BaseConverter):
+    """A URL part holding an id or page number: digits that SQLite can hold; anything else is a 404."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        """The integer, or no match when it is out of range."""
+        number = bounded_int(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        """The integer as digits."""
+        return str(int(value))
 
 
 def layout_context() -> dict:
@@ -242,7 +338,14 @@ def memo(name: str, loader):
 
 
 def request_key() -> str:
-    """The request's path and sorted query, the cache and ETag key."""
+    """The request's path and sorted query, the cache and ETag key; a repeated parameter is a 400.
+
+    Views read the first of a repeated parameter, and sorting would give ?q=a&q=b and ?q=b&q=a one key:
+    with repeats refused, addresses that share a key always mean the same page.
+    """
+    repeated = repeated_parameter()
+    if repeated is not None:
+        abort(400, description=f"This address gives the parameter \u201c{repeated}\u201d more than once.")
     args = sorted(request.args.items(multi=True))
     return request.path + ("?" + urlencode(args) if args else "")
 
