@@ -24,9 +24,10 @@ from typing import NamedTuple
 from ahocorasick_rs import AhoCorasick
 
 from . import licenses
-from .textfold import Folded, fold, fold_pattern, without_invisible
+from .textfold import Folded, fold, fold_pattern, text_cache, without_invisible
 
 SHORT_TEXT = 600  # characters; rights lines and sentences are shorter, article bodies longer
+CACHED_TEXT = 4096  # characters of a text up to which what it says is kept (rights lines, blocks)
 # keywords where a license mention may start, in any text (folded spelling)
 LICENSE_KEYWORDS = ("creative", "cc", "attribution", "domain mark")
 # CC's name written in other scripts
@@ -179,7 +180,7 @@ def scan(text: str) -> tuple[Mention, ...]:
     return scan_short(text) if len(text) <= SHORT_TEXT else scan_long(text)
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=SHORT_TEXT)
 def scan_short(text: str) -> tuple[Mention, ...]:
     """scan for short, often repeated texts: every keyword, translated element names included (in ASCII
     text, only those of names written in ASCII: "С указанием авторства" folds to a "c" it cannot match)."""
@@ -545,7 +546,7 @@ def party_phrases() -> list[str]:
             for words in list(parties.names) + list(parties.acronyms) if words]
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=CACHED_TEXT)
 def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     """Where each kind of phrase stands in a text, in original offsets: per kind leftmost and not
     overlapping, as a search for that kind alone would find them."""
@@ -574,7 +575,7 @@ def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
 TERM_KINDS = ("non_commercial", "no_derivatives", "no_reuse", "reserved")
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=CACHED_TEXT)
 def terms(text: str) -> tuple[Term, ...]:
     """Restrictive terms and reservations of rights in a short text, outside the license names it gives."""
     found = phrases_in(text)
@@ -646,7 +647,7 @@ CREDIT_AFTER = re.compile(fold_pattern(r"^\s*(?:/|photos?\b|images?\b|pictures?\
                                        r"|news\s+agency\b|\d{4}\b|all\s+rights)"))
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=CACHED_TEXT)
 def credited_party(text: str, need_marker: bool = False) -> str | None:
     """The news agency or photo library a short text credits ("REUTERS/Jane Doe", "© AFP"), or None.
 
