@@ -13,7 +13,6 @@ CC0; see the README there). Choices made here, so that every caller agrees:
   unversioned, so that it agrees with any versioned CC BY found next to it.
 """
 
-import functools
 import json
 import re
 from importlib import resources

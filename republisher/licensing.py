@@ -29,7 +29,6 @@ an agency's credit on a picture) never decide the item's license: each is listed
 ``media``, and an image whose credit the policy does not allow is removed by the render stage.
 """
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import NamedTuple

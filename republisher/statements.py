@@ -16,7 +16,6 @@ verbatim and an image or a notice can be cut out of it exactly. A body with more
 than are read is held for an editor rather than read in part.
 """
 
-import functools
 import html
 import re
 from dataclasses import dataclass
