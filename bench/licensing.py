@@ -6,7 +6,7 @@ Goal: the decision costs less than 10 % of parsing. Feeds of 50 items are measur
 statement is read and checked in every item); "metadata" carries a creativeCommons:license per item and
 no statement; "prose" is "statement" with news prose full of the words a notice is found by ("a
 driver's license", "prohibited", "provided by", "copyright law", "the Federal Reserve"), each of which
-makes the reader look closer; "long" is "statement" with 10 KB articles, shown because our scan grows
+makes the reader look closer; "long" is "statement" with 10 KB articles, typical too, and telling because our scan grows
 with the article's length while feedparser's cost per item barely does.
 
 The readers cache what they read of short texts, because feeds repeat their boilerplate item after
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from republisher import license_text, licenses, licensing, parser, statements  # noqa: E402
+from republisher import license_text, licenses, licensing, parser, statements, textfold  # noqa: E402
 from republisher.licensing import decide_license  # noqa: E402
 
 ITEMS = 50
@@ -97,20 +97,21 @@ def best_of(rounds: int, action) -> float:
 
 def text_caches() -> list:
     """The license readers' caches of texts already read (the single-entry caches hold built tables)."""
-    found = []
+    found = list(textfold.TEXT_CACHES)
     for module in (license_text, licenses, licensing, statements):
         for value in vars(module).values():
             if hasattr(value, "cache_info") and value.__module__ == module.__name__:
-                if value.cache_parameters()["maxsize"] != 1:
+                if value.cache_parameters()["maxsize"] != 1 and value not in found:
                     found.append(value)
     return found
 
 
 def forget_texts() -> None:
-    """Empty every cache of texts already read, and the context kept for the last feed."""
+    """Empty every cache of texts already read, and the context and findings kept for the last feed."""
     for cached in text_caches():
         cached.cache_clear()
     licensing._last_context = (None, None, None)
+    licensing._last_feed = (None, None, None)
 
 
 def best_of_interleaved(rounds: int, first, second) -> tuple[float, float]:
@@ -163,14 +164,17 @@ HOSTILE = {  # name -> a piece repeated to fill the item
     "an image tag that never closes": "<img " + "a" * 20000 + ">",
     "copyright signs in open tags": "<div ©",
     "rights: escaped tag openers": ("rights", "&lt;"),
+    "an open link, creativecommons words": ("content", "<a ", "creativecommons "),
 }
+RED_TEAM = ("<a ", "creativecommons ", 31_000)  # an input that once took 26 to 48 s: opening, piece, repetitions
 
 
 def hostile_item(piece, size: int) -> dict:
     """An entry whose HTML (or, for a ("rights", piece) pair, its HTML rights text) is the piece repeated to
     about size characters."""
-    field, piece = piece if isinstance(piece, tuple) else ("content", piece)
-    filled = piece * (size // len(piece))
+    field, *parts = piece if isinstance(piece, tuple) else ("content", piece)
+    opening, piece = parts if len(parts) == 2 else ("", parts[0])
+    filled = opening + piece * ((size - len(opening)) // len(piece))
     if field == "rights":
         raw = {"rights": filled, "rights_detail": {"type": "text/html"}}
         return {"link": "https://hostile.example/1", "content": "<p>A story.</p>", "summary": "", "raw": raw}
@@ -178,7 +182,7 @@ def hostile_item(piece, size: int) -> dict:
 
 
 def decide_seconds(entry: dict) -> float:
-    """Seconds to decide one entry (best of three)."""
+    """Seconds to decide one entry (best of three, each from empty caches)."""
     feed = {"title": "Hostile", "url": "https://hostile.example/feed", "raw": {}}
     policy = licenses.allowed_by_default()
     return best_of(3, lambda: decide_license(entry, feed, policy=policy, seen_at="2024-03-12T09:00:00+00:00"))
@@ -195,6 +199,13 @@ def measure_hostile() -> bool:
         bounded &= ok
         print(f"{name:<32} 1 MB in {large * 1000:7.1f} ms  x{growth:4.1f} for 4x the size  "
               f"{'ok' if ok else 'MISSED'}")
+    opening, piece, times = RED_TEAM
+    small = decide_seconds(hostile_item(("content", opening, piece), len(opening) + len(piece) * times))
+    large = decide_seconds(hostile_item(("content", opening, piece), len(opening) + len(piece) * times * 4))
+    ok = small < WORST_CASE_BOUND and large / small < 6
+    bounded &= ok
+    print(f"red team: {opening!r} + {times:,} x {piece.strip()!r}: {small * 1000:.1f} ms, "
+          f"x{large / small:.1f} for 4x the size  {'ok' if ok else 'MISSED'}")
     return bounded
 
 
@@ -204,7 +215,8 @@ def main() -> int:
     print(f"caches emptied before every round: {', '.join(cached.__name__ for cached in text_caches())}")
     typical = [measure("statement", build_feed(True)), measure("metadata", build_feed(False))]
     measure("prose", build_feed(True, prose=True))  # every item uses a notice's words three times: shown
-    measure("long", build_feed(True, paragraphs=20))  # 10 KB articles: scanning grows with size, parsing barely
+    # 10 KB articles: scanning grows with size, parsing barely; typical all the same
+    typical.append(measure("long", build_feed(True, paragraphs=20)))
     worst = max(typical)
     print(f"worst typical ratio {worst:.2%} (goal < 10%): {'ok' if worst < 0.10 else 'MISSED'}")
     print(f"hostile items (bound {WORST_CASE_BOUND:.1f} s per 1 MB item, linear growth):")

@@ -18,12 +18,16 @@ import json
 import re
 from dataclasses import dataclass
 from importlib import resources
+from operator import itemgetter
 from typing import NamedTuple
 
+from ahocorasick_rs import AhoCorasick
+
 from . import licenses
-from .textfold import Folded, fold, fold_pattern, without_invisible
+from .textfold import Folded, fold, fold_pattern, text_cache, without_invisible
 
 SHORT_TEXT = 600  # characters; rights lines and sentences are shorter, article bodies longer
+CACHED_TEXT = 4096  # characters of a text up to which what it says is kept (rights lines, blocks)
 # keywords where a license mention may start, in any text (folded spelling)
 LICENSE_KEYWORDS = ("creative", "cc", "attribution", "domain mark")
 # CC's name written in other scripts
@@ -176,7 +180,7 @@ def scan(text: str) -> tuple[Mention, ...]:
     return scan_short(text) if len(text) <= SHORT_TEXT else scan_long(text)
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=SHORT_TEXT)
 def scan_short(text: str) -> tuple[Mention, ...]:
     """scan for short, often repeated texts: every keyword, translated element names included (in ASCII
     text, only those of names written in ASCII: "С указанием авторства" folds to a "c" it cannot match)."""
@@ -409,10 +413,11 @@ class Term:
 
 
 class PhraseReader(NamedTuple):
-    """The restrictive phrases compiled for speed: one regex finds where a phrase starts, one per kind reads it."""
+    """The restrictive phrases compiled for speed: one multi-pattern pass finds where a phrase may start,
+    and there only the regexes of the kinds whose phrases open that way are tried."""
 
-    starts: re.Pattern  # a non-word character followed by any phrase that starts a word
-    opening: re.Pattern  # any phrase, at the very start of a text
+    finder: AhoCorasick  # the literal openings of every word-starting phrase, found in one pass
+    opening_kinds: tuple  # for each opening of the finder, in its order: the kinds it may start
     kinds: dict  # kind -> regex of that kind's word-starting phrases, tried where a phrase may start
     unbounded: dict  # kind -> regex of the phrases that need not start a word (other scripts), or absent
 
@@ -467,18 +472,70 @@ def phrase_reader() -> PhraseReader:
     reservations of rights, grants of a license, and the names of third parties."""
     names = element_phrases()
     written = dict(RESTRICTION_PHRASES, reserved=RESERVED_PHRASES, grant=GRANT_PHRASES, party=party_phrases())
-    everything, kinds, unbounded = [], {}, {}
+    openings: dict[str, set[str]] = {}
+    kinds, unbounded = {}, {}
     for kind, patterns in written.items():
         named = {"non_commercial": names["nc"], "no_derivatives": names["nd"]}.get(kind, ())
         starting, others = word_phrases(
             list(patterns) + [rf"\b{phrase_pattern([phrase])}(?!\w)" for phrase in named])
-        everything += starting
+        for body in starting:
+            for opening in literal_openings(body):
+                openings.setdefault(opening, set()).add(kind)
         kinds[kind] = re.compile(by_first_letter(starting))
         if others:
             unbounded[kind] = re.compile("|".join(others))
-    # led by a non-word character, so that the engine skips letters inside words at native speed
-    anyone = by_first_letter(everything)
-    return PhraseReader(re.compile(r"\W(?:" + anyone + ")"), re.compile(anyone), kinds, unbounded)
+    openings = without_longer_openings(openings)
+    ordered = sorted(openings)
+    order = list(kinds)
+    return PhraseReader(AhoCorasick(ordered), tuple(tuple(sorted(openings[opening], key=order.index))
+                                                    for opening in ordered), kinds, unbounded)
+
+
+def without_longer_openings(openings: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The openings, each without the kinds a shorter opening it starts with already leads to.
+
+    Wherever "not" stands, "no" does too: a kind both lead to is tried once, from "no".
+    """
+    kept = {}
+    for opening, kinds in openings.items():
+        shorter = set().union(*(openings.get(opening[:size], ()) for size in range(1, len(opening))))
+        if kinds - shorter:
+            kept[opening] = kinds - shorter
+    return kept
+
+
+START = itemgetter(1)  # of a match (pattern, start, end)
+LITERAL_OPENING = 3  # letters of a phrase's opening after which its groups are no longer spelled out
+
+
+def literal_openings(body: str) -> list[str]:
+    """The literal letters every match of a phrase opens with, one string per way it may open.
+
+    "re(?:publication|production)\\s+..." opens with "republication" or "reproduction"; a group after
+    the first few letters, a class or a quantified letter ends the opening.
+    """
+    openings = openings_of(body)
+    if "" in openings:
+        raise ValueError(f"a phrase must open with a plain letter or digit: {body}")
+    return openings
+
+
+def openings_of(body: str) -> list[str]:
+    """literal_openings without the check: "" when a way to match opens with no literal letter."""
+    at = 0
+    while at < len(body) and (body[at].isalnum() or body[at] == "'"):
+        if body[at + 1:at + 2] in ("?", "*", "{"):
+            break  # an optional letter is not part of every match
+        at += 1
+    head, rest = body[:at], body[at:]
+    close = rest.find(")")
+    if at >= LITERAL_OPENING or not rest.startswith("(?:") or close == -1 or "(" in rest[3:close] \
+            or rest[close + 1:close + 2] in ("*", "{", "+"):
+        return [head]
+    choices, after = rest[3:close].split("|"), rest[close + 1:]
+    if after.startswith("?"):
+        choices, after = choices + [""], after[1:]
+    return [head + opening for choice in choices for opening in openings_of(choice + after)]
 
 
 def party_phrases() -> list[str]:
@@ -489,17 +546,7 @@ def party_phrases() -> list[str]:
             for words in list(parties.names) + list(parties.acronyms) if words]
 
 
-def word_starts(reader: PhraseReader, lowered: str):
-    """Where some phrase starts: at the start of the text, or after a non-word character."""
-    if reader.opening.match(lowered):
-        yield 0
-    found = reader.starts.search(lowered)
-    while found:
-        yield found.start() + 1
-        found = reader.starts.search(lowered, found.start() + 1)
-
-
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=CACHED_TEXT)
 def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     """Where each kind of phrase stands in a text, in original offsets: per kind leftmost and not
     overlapping, as a search for that kind alone would find them."""
@@ -508,12 +555,17 @@ def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     reader = phrase_reader()
     found: dict[str, list] = {}
     ends = dict.fromkeys(reader.kinds, 0)
-    for at in word_starts(reader, lowered):
-        for kind, regex in reader.kinds.items():
-            match = regex.match(lowered, at) if at >= ends[kind] else None
-            if match:
-                found.setdefault(kind, []).append(match.span())
-                ends[kind] = match.end()
+    kinds_of, regexes = reader.opening_kinds, reader.kinds
+    # the openings found, by where they start: each kind is read leftmost first and without overlaps
+    for index, at, _ in sorted(reader.finder.find_matches_as_indexes(lowered, overlapping=True), key=START):
+        if at and (lowered[at - 1].isalnum() or lowered[at - 1] == "_"):
+            continue  # inside a word, as \w sees it
+        for kind in kinds_of[index]:
+            if at >= ends[kind]:
+                match = regexes[kind].match(lowered, at)
+                if match:
+                    found.setdefault(kind, []).append(match.span())
+                    ends[kind] = match.end()
     if not lowered.isascii():
         for kind, regex in reader.unbounded.items():
             found.setdefault(kind, []).extend(match.span() for match in regex.finditer(lowered))
@@ -523,7 +575,7 @@ def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
 TERM_KINDS = ("non_commercial", "no_derivatives", "no_reuse", "reserved")
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=CACHED_TEXT)
 def terms(text: str) -> tuple[Term, ...]:
     """Restrictive terms and reservations of rights in a short text, outside the license names it gives."""
     found = phrases_in(text)
@@ -595,7 +647,7 @@ CREDIT_AFTER = re.compile(fold_pattern(r"^\s*(?:/|photos?\b|images?\b|pictures?\
                                        r"|news\s+agency\b|\d{4}\b|all\s+rights)"))
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(max_chars=CACHED_TEXT)
 def credited_party(text: str, need_marker: bool = False) -> str | None:
     """The news agency or photo library a short text credits ("REUTERS/Jane Doe", "© AFP"), or None.
 

@@ -13,13 +13,13 @@ CC0; see the README there). Choices made here, so that every caller agrees:
   unversioned, so that it agrees with any versioned CC BY found next to it.
 """
 
-import functools
 import json
 import re
 from importlib import resources
 from urllib.parse import urlsplit
 
 from .errors import UnknownLicenseError
+from .textfold import text_cache
 
 CC_HOSTS = frozenset({"creativecommons.org", "www.creativecommons.org"})
 SPDX_HOSTS = frozenset({"spdx.org", "www.spdx.org"})
@@ -221,7 +221,7 @@ def parse_policy(value: str) -> frozenset[str]:
     return frozenset(allowed)
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(max_chars=2048)
 def resolve_url(url: str | None) -> str | None:
     """The id a Creative Commons (or SPDX) license URL stands for, or None."""
     parts = url_parts(url)

@@ -29,7 +29,6 @@ an agency's credit on a picture) never decide the item's license: each is listed
 ``media``, and an image whose credit the policy does not allow is removed by the render stage.
 """
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -37,6 +36,7 @@ from datetime import datetime, timezone
 
 from . import license_text, licenses, statements
 from .text import field_text as plain_text
+from .textfold import text_cache
 
 LEVEL_NUMBERS = {"editor_override": 0, "item": 1, "source": 2, "feed": 3, "content": 4, "editor_source": 5}
 METADATA_LEVELS = ("item", "source", "feed")
@@ -47,6 +47,7 @@ LICENSE_RELS = statements.LICENSE_RELS
 CC_RSS_MODULE = "creativecommonsrssmodule"  # both the userland and the harvard namespace URIs
 CC_RDF_MODULES = ("web.resource.org/cc/", "creativecommons.org/ns")
 MIN_QUOTE = 20  # characters an editor's quoted evidence must have
+CACHED_FEED_TEXT = 4096  # characters of a feed's rights text (or URL) up to which its reading is kept
 LICENSE_FLAGS = ("non_commercial", "no_derivatives")  # restrictions a license itself can carry, as registry flags
 TERM_WORDS = {"non_commercial": "non-commercial use only", "no_derivatives": "no derivatives",
               "no_reuse": "no republication"}
@@ -150,7 +151,7 @@ def make_context(feed: dict, seen_at: str | None) -> Context:
     return context
 
 
-@functools.lru_cache(maxsize=256)
+@text_cache(max_chars=CACHED_FEED_TEXT)
 def feed_context(url: str | None, version: str | None, namespace_uris: tuple[str, ...], seen_at: str) -> Context:
     """make_context for hashable parts, computed once per feed and timestamp."""
     namespaces = " ".join(namespace_uris).lower()
@@ -229,7 +230,7 @@ def claims_findings(claims: tuple, level: str, url: str | None, context: Context
     return tuple(found)
 
 
-cached_claims_findings = functools.lru_cache(maxsize=256)(claims_findings)
+cached_claims_findings = text_cache(max_chars=CACHED_FEED_TEXT)(claims_findings)
 
 
 def rights_label(level: str, context: Context) -> str:
@@ -570,8 +571,13 @@ def describe(finding: Finding) -> str:
 
 def quote(text: str, limit: int = 120) -> str:
     """Text in quotes, shortened for a one-line reason."""
-    text = _SPACE.sub(" ", text).strip()
-    return f'"{text if len(text) <= limit else text[: limit - 1] + "…"}"'
+    size = 4 * limit  # only the start of a long text is shown: fold the spaces of no more than that
+    while True:
+        shown = _SPACE.sub(" ", text[:size]).strip()
+        if len(shown) > limit or size >= len(text):
+            break
+        size *= 4
+    return f'"{shown if len(shown) <= limit else shown[: limit - 1] + "…"}"'
 
 
 def decision(chosen: Finding | None, reason: str | None, findings: list[Finding], policy: frozenset[str],

@@ -16,7 +16,6 @@ verbatim and an image or a notice can be cut out of it exactly. A body with more
 than are read is held for an editor rather than read in part.
 """
 
-import functools
 import html
 import re
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import NamedTuple
 
 from . import license_text, licenses
 from .text import sentence_around
-from .textfold import Folded, fold
+from .textfold import Folded, fold, text_cache
 
 LICENSE_RELS = frozenset({"license", "http://www.iana.org/assignments/relation/license"})
 BADGE_HOSTS = ("i.creativecommons.org", "licensebuttons.net", "mirrors.creativecommons.org")
@@ -63,6 +62,7 @@ CAPTION_TEXT = 200  # a block after a lone image is its caption when it is this 
 QUOTE_WHOLE = 300  # a rights paragraph this short is quoted whole ("© 2026 Reuters. All rights reserved.")
 SHORT_BLOCK = 160  # a bare license line this short stands on its own: the item's notice wherever it is
 MAX_TAG = 2000  # characters of a start tag whose attributes are read
+CACHED_BLOCK = 4096  # characters of a block up to which what it says is kept for the next item
 MAX_IMAGES = 200
 MAX_BLOCKS = 200
 MAX_FIGURE_DEPTH = 8
@@ -200,7 +200,7 @@ def has_any(text: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=1024)
+@text_cache(max_chars=EDGE_REACH)
 def closing_hits(edge: str) -> tuple[int, ...]:
     """Where the edge keywords and every restrictive phrase stand in the closing part of a body.
 
@@ -216,7 +216,7 @@ def phrase_hits(text: str) -> tuple[int, ...]:
     return tuple(start for kind in license_text.TERM_KINDS for start, _ in found.get(kind, ()))
 
 
-@functools.lru_cache(maxsize=1024)
+@text_cache(max_chars=EDGE_REACH)
 def edge_hits(edge: str) -> tuple[int, ...]:
     """Where the edge keywords stand in the start or the end of a body (agencies end every item alike)."""
     hits = []
@@ -383,7 +383,7 @@ def block_statements(view: Folded, span: tuple[int, int], images: list[Image]) -
             for statement in found]
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(max_chars=CACHED_BLOCK)
 def read_block(fragment: str, edge: bool, byline: bool) -> tuple[Statement, ...]:
     """What one block of HTML states, scoped, without the offsets that depend on where it stands.
 
@@ -654,7 +654,7 @@ def visible(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_ANY_TAG.sub(" ", fragment)))
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(max_chars=CACHED_BLOCK)
 def fragment_text(fragment: str) -> str:
     """The readable text of an HTML fragment, blocks on their own lines (repeated closing lines are cached)."""
     text = _INVISIBLE_TAG.sub("", fragment)

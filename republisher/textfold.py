@@ -7,8 +7,13 @@ where each folded character came from, so that evidence is always quoted from th
 """
 
 import bisect
+import functools
+import hashlib
 import re
+import sys
+import threading
 import unicodedata
+from collections import OrderedDict
 
 DASHES = ("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u02d7\u058a"
           "\u05be\u1806\u2e17\u30a0")
@@ -141,3 +146,132 @@ class Folded:
             return self.original[start:end]
         first, last = self.span(start, end)
         return self.original[first:last]
+
+
+TEXT_CACHES: list = []  # every TextCache made, so that all can be emptied at once
+
+
+class TextCache:
+    """What a function read from short texts, kept up to a number of bytes of those texts in all.
+
+    Feeds repeat their rights lines and closing sentences item after item, so reading each once pays;
+    a text longer than max_chars is read again every time instead of being kept, so that a feed of
+    long texts cannot make the cache hold megabytes. When the texts kept pass max_bytes (as Python
+    stores them), the least recently used go first. The texts are the keys, compared on every hit, so
+    two texts never share an entry. Of texts longer than max_chars only the last one's result is
+    kept, under a digest of the text rather than the text itself.
+    """
+
+    def __init__(self, function, max_chars: int, max_bytes: int):
+        """Wrap a function whose arguments are texts and small values (numbers, flags, tuples of them)."""
+        functools.update_wrapper(self, function)
+        self.function, self.max_chars, self.max_bytes = function, max_chars, max_bytes
+        self.entries: OrderedDict = OrderedDict()  # arguments -> (result, bytes of their texts)
+        self.held = 0
+        self.last_long: tuple | None = None  # (digest of the last text too long to keep, its result)
+        self.lock = threading.Lock()  # around stores and evictions; a lookup needs none
+        TEXT_CACHES.append(self)
+
+    def __call__(self, *args, **keywords):
+        """The function's result, from the cache when these texts were read before."""
+        key = args + tuple(keywords.items()) if keywords else args
+        try:
+            value, _ = self.entries[key]
+        except KeyError:
+            pass
+        except TypeError:  # an argument that cannot be a key (a list): read it as it is
+            return self.function(*args, **keywords)
+        else:
+            try:
+                self.entries.move_to_end(key)
+            except KeyError:  # evicted by another thread in between
+                pass
+            return value
+        if longest_text(key) > self.max_chars:
+            return self.long_text_result(key, args, keywords)
+        value = self.function(*args, **keywords)
+        size = text_bytes(key)
+        if size <= self.max_bytes:
+            self.store(key, value, size)
+        return value
+
+    def long_text_result(self, key: tuple, args: tuple, keywords: dict):
+        """The result for a text too long to keep: remembered for that one text, by its digest alone,
+        since the readers of one item ask about its long rights text several times in a row."""
+        digest = digest_of(key)
+        last = self.last_long
+        if last is not None and last[0] == digest:
+            return last[1]
+        value = self.function(*args, **keywords)
+        self.last_long = (digest, value)
+        return value
+
+    def store(self, key: tuple, value, size: int) -> None:
+        """Keep a result, then forget the least recently used ones until the texts fit max_bytes."""
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = (value, size)
+            self.held += size
+            while self.held > self.max_bytes:
+                _, (_, forgotten) = self.entries.popitem(last=False)
+                self.held -= forgotten
+
+    def cache_clear(self) -> None:
+        """Forget every result."""
+        with self.lock:
+            self.entries.clear()
+            self.held = 0
+            self.last_long = None
+
+    def cache_info(self) -> dict:
+        """How many results are kept and how many bytes their texts take."""
+        return {"entries": len(self.entries), "bytes": self.held}
+
+    def cache_parameters(self) -> dict:
+        """The bounds, named as functools' caches name theirs where they can."""
+        return {"maxsize": None, "max_chars": self.max_chars, "max_bytes": self.max_bytes}
+
+
+def forget_read_texts() -> None:
+    """Empty every TextCache (a benchmark's cold start, or a test that measures what reading costs)."""
+    for cache in TEXT_CACHES:
+        cache.cache_clear()
+
+
+def text_cache(max_chars: int, max_bytes: int = 1 << 20):
+    """Decorate a function with a TextCache (by default up to 1 MiB of texts)."""
+    return lambda function: TextCache(function, max_chars, max_bytes)
+
+
+def digest_of(key: tuple) -> bytes:
+    """A digest of some arguments that tells texts apart (their lengths too) without copying them twice."""
+    digest = hashlib.blake2b(digest_size=32)
+    for part in key:
+        if isinstance(part, str):
+            digest.update(b"%d:" % len(part))
+            digest.update(part.encode("utf-8", "surrogatepass"))
+        elif isinstance(part, tuple):
+            digest.update(b"(" + digest_of(part) + b")")
+        else:
+            digest.update(repr(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"|")
+    return digest.digest()
+
+
+def text_bytes(value) -> int:
+    """The bytes Python takes for the texts among some arguments (inside tuples too)."""
+    if isinstance(value, str):
+        return sys.getsizeof(value)
+    if isinstance(value, tuple):
+        return sum(text_bytes(part) for part in value)
+    return 0
+
+
+def longest_text(value) -> int:
+    """The length of the longest text among some arguments (inside tuples too)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, tuple):
+        return max((longest_text(part) for part in value), default=0)
+    return 0
