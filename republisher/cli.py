@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import audit, ingest, licenses, reprocess, storage, watch, workflow
+from . import audit, decisions, ingest, licenses, reprocess, storage, watch, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
 
@@ -47,6 +47,7 @@ def pipeline_config() -> ingest.IngestConfig:
 def init_command():
     """Create or migrate the database (safe to run again)."""
     applied = storage.migrate(get_db())
+    decisions.sync_public_index(get_db())  # what a migration queued is searchable before any reader comes
     path = current_app.config["DATABASE"]
     click.echo(f"Database {path}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
 

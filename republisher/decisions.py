@@ -7,9 +7,11 @@ in the transaction of the change.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import dataclass
 
-from . import fetcher, gate, ingest, licenses, licensing, netguard, parser, processor, storage, workflow
+from . import feeds, fetcher, gate, ingest, licenses, licensing, netguard, parser, processor, storage, workflow
 from .errors import BlockedAddressError, FetchError, WorkflowError
 
 # source fields whose change decides items again, or credits them again
@@ -17,6 +19,19 @@ DECIDING_FIELDS = frozenset({"license", "license_evidence", "auto_approve", "all
 CREDIT_FIELDS = frozenset({"credit_name", "remove_credit"})
 EDITABLE_FIELDS = frozenset({"name", "interval_seconds"}) | DECIDING_FIELDS | CREDIT_FIELDS
 TITLE_EDITED = "title changed by the editors"
+log = logging.getLogger("republisher.decisions")
+
+
+def sync_public_index(db) -> None:
+    """Index what was just published, for search and cards, in the process that wrote it, after its commit."""
+    if db.conn.in_transaction:
+        return  # the owner of the open transaction syncs once it has committed
+    try:
+        while storage.public_index_sync(db, feeds.text_and_excerpt):
+            pass
+    except sqlite3.OperationalError as exc:
+        # the change itself is committed; the next write (or `serve`'s start) indexes what is left
+        log.warning("search index not refreshed: %s", exc)
 
 
 # ---------------------------------------------------------------- recording revisions
@@ -92,6 +107,7 @@ def reevaluate(db, config: ingest.IngestConfig, *, source_id: int | None = None,
                                            actor=actor)
         if item["status"] != row["status"]:
             changed[item["status"]] = changed.get(item["status"], 0) + 1
+    sync_public_index(db)
     return changed
 
 
@@ -146,8 +162,7 @@ def render_again(db, *, source_id: int | None = None, item_id: int | None = None
 
 def apply_title(db, item_id: int) -> None:
     """Show an item's edited (or original) title on its shown revisions, with the credit saying so."""
-    with storage.transaction(db):
-        render_again(db, item_id=item_id)
+    render_again(db, item_id=item_id)
 
 
 # ---------------------------------------------------------------- editors' licenses
@@ -265,6 +280,7 @@ def update_source(db, config: ingest.IngestConfig, source_id: int, actor: str, *
             moved = reevaluate(db, config, source_id=source_id, actor=actor)
             result["changed"] = dict(result["changed"], **moved)
     result["source"] = storage.get_source(db, source_id)
+    sync_public_index(db)
     return result
 
 

@@ -131,6 +131,7 @@ def refresh_source(db, source: dict, config: IngestConfig) -> FetchReport:
         duration_ms=int((time.monotonic() - started) * 1000))
     log_row = {key: value for key, value in report.as_dict().items() if key not in ("source_id", "name")}
     storage.record_fetch(db, source["id"], dict(log_row, started_at=started_at, url=source["url"]), fields)
+    decisions.sync_public_index(db)
     log.info("fetched source=%s status=%s bytes=%s ms=%s new=%s updated=%s blocked=%s error=%s warning=%s",
              source["id"], report.status, report.bytes, report.duration_ms, report.new, report.updated,
              report.blocked, report.error, report.warning)

@@ -16,5 +16,6 @@ def reprocess(db, config: ingest.IngestConfig, *, source_id: int | None = None, 
     Sanitizing happens once, here; the re-decision that follows only makes the credit again.
     """
     counts = {"revisions": decisions.render_again(db, source_id=source_id)}
+    decisions.sync_public_index(db)
     counts["status changes"] = decisions.reevaluate(db, config, source_id=source_id, actor=actor)
     return counts

@@ -8,6 +8,7 @@ import sqlite3
 import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -39,6 +40,19 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+def connect_readonly(path: str) -> Database:
+    """Open the database so that this connection cannot write (the public site's), WAL still read.
+
+    SQLite needs the -shm file beside a WAL database: while a writer has it open the file exists; when
+    none has, SQLite creates it, so the directory must stay writable even if the database file is not.
+    """
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+    conn.execute("PRAGMA query_only = ON")
+    return Database(conn)
 
 
 def migrate(db: Database) -> list[str]:

@@ -6,6 +6,8 @@ title edit writes one audit row in the transaction of the change. An action on a
 target state returns the item unchanged.
 """
 
+import functools
+
 from . import decisions, gate, licenses, processor, storage
 from .errors import NotFoundError, RepublisherError, WorkflowError
 
@@ -57,6 +59,16 @@ def changed_upstream(item: dict) -> bool:
     return item["status"] == "published" and item["current_revision_id"] != item["approved_revision_id"]
 
 
+def synced(action):
+    """An editor's action after which the public index is brought up to date, once its change is committed."""
+    @functools.wraps(action)
+    def run(db, *args, **kwargs):
+        result = action(db, *args, **kwargs)
+        decisions.sync_public_index(db)
+        return result
+    return run
+
+
 def move(db, item: dict, status: str, actor: str, action: str, *, reason: str | None = None,
          fields: dict | None = None) -> dict:
     """Change an item's status and write its audit row, in one transaction."""
@@ -67,6 +79,7 @@ def move(db, item: dict, status: str, actor: str, action: str, *, reason: str | 
     return moved
 
 
+@synced
 def approve(db, item_id: int, actor: str = "cli", site_policy: frozenset | None = None) -> dict:
     """Publish an item; refused unless it passes the publish gate."""
     with storage.transaction(db):  # read and write under one write lock
@@ -87,6 +100,7 @@ def approve(db, item_id: int, actor: str = "cli", site_policy: frozenset | None 
                     fields=dict(current_fields(db, item, decision), review_flag=None))
 
 
+@synced
 def reject(db, item_id: int, reason: str | None = None, actor: str = "cli") -> dict:
     """Keep an item off the site."""
     with storage.transaction(db):  # read and write under one write lock
@@ -98,6 +112,7 @@ def reject(db, item_id: int, reason: str | None = None, actor: str = "cli") -> d
         return move(db, item, "rejected", actor, "reject", reason=(reason or "").strip() or "rejected by an editor")
 
 
+@synced
 def withdraw(db, item_id: int, reason: str, actor: str = "cli") -> dict:
     """Take a published item down; it answers 410 Gone from then on."""
     with storage.transaction(db):  # read and write under one write lock
@@ -111,6 +126,7 @@ def withdraw(db, item_id: int, reason: str, actor: str = "cli") -> dict:
         return move(db, item, "withdrawn", actor, "withdraw", reason=reason.strip())
 
 
+@synced
 def restore(db, item_id: int, reason: str, actor: str = "cli", site_policy: frozenset | None = None) -> dict:
     """Bring a withdrawn item back: published when it passes the publish gate, else pending with the reason."""
     with storage.transaction(db):
@@ -130,6 +146,7 @@ def restore(db, item_id: int, reason: str, actor: str = "cli", site_policy: froz
                     fields=dict(current_fields(db, item, decision), review_flag=None))
 
 
+@synced
 def accept_change(db, item_id: int, actor: str = "cli", site_policy: frozenset | None = None) -> dict:
     """Publish the current revision of an item changed upstream after approval; until then the approved one stays."""
     with storage.transaction(db):
@@ -149,6 +166,7 @@ def accept_change(db, item_id: int, actor: str = "cli", site_policy: frozenset |
     return accepted
 
 
+@synced
 def edit_title(db, item_id: int, title: str, actor: str = "cli") -> dict:
     """Give an item the title editors chose; it is shown, and the credit's changes notice says so."""
     title = " ".join((title or "").split())
