@@ -64,7 +64,8 @@ def record_revision(db, batch: ingest.Batch, parsed, stored: dict | None) -> str
             problems = gate.problems(decision, processed["attribution"], processed["content_html"], policy) \
                 if auto else []
             status, reason = workflow.initial_status(decision, auto, problems)
-            item.update(status=status, status_reason=reason)
+            # stored as pending first, so that its publication is an approval like any other, and audited
+            item.update(status="pending" if status == "published" else status, status_reason=reason)
             item_id, _ = storage.store_item(db, source["id"], item, revision)
             if status == "published":
                 workflow.publish_current(db, item_id, batch.site_policy, actor="auto")

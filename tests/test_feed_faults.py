@@ -221,7 +221,7 @@ def test_posts_sharing_a_link_keep_their_own_items_however_the_feed_changes(app,
     refresh(app, db, source_id)
     [morning] = storage.list_items(db, source_id=source_id)
     assert runner.invoke(args=["items", "approve", str(morning["id"])]).exit_code == 0
-    assert runner.invoke(args=["items", "withdraw", str(morning["id"]), "--reason", "takedown request"]).exit_code == 0
+    assert runner.invoke(args=["items", "withdraw", str(morning["id"]), "--reason", "takedown request", "--yes"]).exit_code == 0
 
     reports = [refresh(app, db, source_id) for _ in range(3)]
     assert [(report.new, report.updated) for report in reports] == [(1, 0), (0, 0), (1, 0)]
