@@ -1,6 +1,5 @@
 """Per-entry stages after parsing: identity, license decision, sanitizing, attribution (plain values)."""
 
-import json
 import html
 
 from . import attribution, license_text, licenses, licensing, sanitizer
@@ -183,14 +182,14 @@ def other_licenses(text: str, license_id: str | None) -> list[str]:
 
 
 def item_fields(entry: dict, identity: str, digest: str, decision: dict) -> dict:
-    """The item row's fields taken from the latest revision."""
+    """The item row's fields taken from the latest revision (plain values; storage encodes them)."""
     return {
         "identity": identity, "guid": entry.get("guid"), "url": entry.get("link"),
         "slug": slugify(entry.get("title") or "", "item"),
-        "title": entry.get("title"), "authors": json.dumps(entry.get("authors") or [], ensure_ascii=False),
-        "categories": json.dumps(entry.get("categories") or [], ensure_ascii=False),
-        "enclosures": json.dumps(entry.get("enclosures") or []), "language": entry.get("language"),
+        "title": entry.get("title"), "authors": list(entry.get("authors") or []),
+        "categories": list(entry.get("categories") or []),
+        "enclosures": list(entry.get("enclosures") or []), "language": entry.get("language"),
         "published_at": entry.get("published") or entry.get("updated"), "updated_at": entry.get("updated"),
         "entry_hash": digest, "license": decision.get("license"),
-        "license_evidence": json.dumps(decision.get("evidence")),
+        "license_evidence": decision.get("evidence"),
     }
