@@ -166,3 +166,35 @@ def test_item_view_shows_decision_findings_changes_and_credit(db, harbor):
     assert finding["level"] and finding["location"] and (finding["matched"] or finding["url"])
     assert "changes_notice" in view["attribution"] and view["attribution_text"]
     assert isinstance(view["sanitizer_changes"], dict) and view["diff"] is None
+
+
+def test_update_source_with_a_license_and_evidence_decides_blocked_items_and_audits_it(app, db, httpserver):
+    from helpers import FIXTURES, pipeline_config
+    from republisher import decisions
+
+    httpserver.expect_request("/none").respond_with_data((FIXTURES / "licensing" / "rss_no_license.xml").read_bytes(),
+                                                         content_type="application/rss+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/none"))["id"]
+    refresh(app, db, source_id)
+    assert {item["status"] for item in storage.list_items(db, source_id=source_id)} == {"blocked"}
+    with pytest.raises(WorkflowError, match="evidence"):
+        decisions.update_source(db, pipeline_config(app), source_id, "gina", license="CC-BY-4.0")
+    result = decisions.update_source(db, pipeline_config(app), source_id, "gina", license="CC-BY-4.0",
+                                     license_evidence="https://lakeside-tribune.example/about")
+    assert result["changed"] == {"pending": 2}
+    assert {item["status"] for item in storage.list_items(db, source_id=source_id)} == {"pending"}
+    [entry] = [row for row in storage.audit_entries(db, source_id=source_id) if row["item_id"] is None]
+    assert (entry["actor"], entry["action"], entry["detail"]["license"]) == ("gina", "set-source-license", "CC-BY-4.0")
+
+
+def test_a_new_credit_wording_reaches_published_articles_by_itself(app, db, harbor):
+    from helpers import pipeline_config
+    from republisher import decisions
+
+    source_id, items = harbor
+    item_id = items["Ferry service resumes after winter storms"]["id"]
+    workflow.approve(db, item_id, actor="alice")
+    result = decisions.update_source(db, pipeline_config(app), source_id, "hana", credit_name="Harbor Wire Cooperative")
+    assert result["credited"] >= 1
+    page = app.test_client().get(f"/articles/{item_id}", follow_redirects=True).get_data(as_text=True)
+    assert "Originally published by" in page and "Harbor Wire Cooperative" in page

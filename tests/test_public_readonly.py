@@ -108,3 +108,13 @@ def test_what_an_editor_publishes_is_searchable_at_once(app, db, published):
     workflow.approve(db, waiting["id"], actor="alice")
     assert not storage.public_index_backlog(db)
     assert waiting["title"].encode() in client.get("/search", query_string=query).data
+
+
+def test_what_a_fetch_auto_approves_is_indexed_by_the_fetch(app, db, httpserver):
+    httpserver.expect_request("/auto").respond_with_data(sample_feed("valley-atlas.atom"),
+                                                         content_type="application/atom+xml")
+    source_id = storage.add_source(db, httpserver.url_for("/auto"), auto_approve=True)["id"]
+    refresh(app, db, source_id)
+    assert storage.public_status_counts(db).get("published") == 2 and not storage.public_index_backlog(db)
+    page = app.test_client().get("/search", query_string={"q": "footpath"}).get_data(as_text=True)
+    assert "A new footpath links the three river villages" in page
