@@ -227,15 +227,16 @@ def describe_check(report: dict) -> list[str]:
 @click.argument("source_id", type=int)
 @click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
 @click.option("--reason", help="Why the license is right although the feed says otherwise.")
+@actor_option
 @clear_errors
-def sources_accept_license(source_id, confirm_contradiction, reason):
+def sources_accept_license(source_id, confirm_contradiction, reason, actor):
     """Make the license the publisher's pages state (see verify-license) the source's license.
 
     The evidence recorded is the page's URL, the statement quoted and the page's SHA-256. Pending and
     blocked items are decided again; a license hold is released, and the pending items received before
     it keep their decision.
     """
-    result = watch.accept_license(get_db(), pipeline_config(), source_id,
+    result = watch.accept_license(get_db(), pipeline_config(), source_id, actor=actor,
                                   confirm_contradiction=confirm_contradiction, reason=reason)
     source, proposal = result["source"], result["proposal"]
     click.echo(f"source {source['id']}: license {source['license']} accepted from {proposal['url']} "

@@ -170,3 +170,17 @@ def test_sources_add_refuses_a_private_address_unless_allowed(tmp_path, httpserv
         assert refused.exit_code == 1 and "refused" in refused.output, refused.output
     assert json.loads(invoke(runner, "sources", "list", "--json").output) == []
     assert len(httpserver.log) == 0
+
+
+def test_license_decisions_name_their_editor_in_the_audit_log(runner, harbor):
+    source_id, items = harbor
+    item_id = str(items["Ferry service resumes after winter storms"]["id"])
+    evidence = "https://harbor.example/about: every article is CC BY 4.0"
+    assert invoke(runner, "sources", "set-license", str(source_id), "CC-BY-4.0", "--evidence", evidence,
+                  "--actor", "ivan").exit_code == 0
+    assert invoke(runner, "items", "set-license", item_id, "CC-BY-4.0", "--evidence", evidence,
+                  "--actor", "jo").exit_code == 0
+    rows = audit_rows(runner)
+    assert ("ivan", "set-source-license") in [(row["actor"], row["action"]) for row in rows]
+    [override] = [row for row in rows if row["action"] == "override-license"]
+    assert (override["actor"], override["item_id"], override["detail"]["evidence"]) == ("jo", int(item_id), evidence)
