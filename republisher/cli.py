@@ -1,6 +1,7 @@
 """Command line: thin commands over the same functions the site uses."""
 
 import functools
+import getpass
 import json
 import sqlite3
 import sys
@@ -9,9 +10,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import audit, bulk_sources, ingest, licenses, opml, reprocess, storage, watch, workflow
+from . import audit, bulk_sources, decisions, feeds, ingest, licenses, opml, reprocess, review, storage, watch, workflow
 from .db import get_db
 from .errors import ConfigError, RepublisherError
+
 
 class WholeHelpGroup(AppGroup):
     """A command group whose list of commands shows each description whole, wrapped rather than cut off."""
@@ -29,7 +31,21 @@ class WholeHelpGroup(AppGroup):
 
 
 sources_cli = WholeHelpGroup("sources", help="Add, list and configure sources.")
-items_cli = WholeHelpGroup("items", help="List items and approve, reject or withdraw them.")
+items_cli = WholeHelpGroup("items", help="List and show items; approve, reject, withdraw, restore them; edit titles.")
+
+
+def os_user() -> str:
+    """Who runs the command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "cli"
+
+
+def actor_option(command):
+    """--actor: who the audit log names for the command's changes (default: the OS user)."""
+    return click.option("--actor", default=os_user, show_default="the OS user",
+                        help="Who the audit log names for this change.")(command)
 
 
 def clear_errors(command):
@@ -62,6 +78,7 @@ def pipeline_config() -> ingest.IngestConfig:
 def init_command():
     """Create or migrate the database (safe to run again)."""
     applied = storage.migrate(get_db())
+    decisions.sync_public_index(get_db())  # what a migration queued is searchable before any reader comes
     path = current_app.config["DATABASE"]
     click.echo(f"Database {path}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
 
@@ -75,18 +92,24 @@ def init_command():
 @click.option("--interval", type=click.IntRange(min=300), help="Seconds between fetches.")
 @click.option("--no-verify-license", is_flag=True,
               help="Do not read the publisher's pages for a license statement (and do not watch them).")
+@click.option("--dry-run", is_flag=True, help="Fetch the feed and report its name, items and licenses; store nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with --dry-run).")
+@actor_option
 @clear_errors
-def sources_add(url, name, license_id, evidence, auto_approve, interval, no_verify_license):
+def sources_add(url, name, license_id, evidence, auto_approve, interval, no_verify_license, dry_run, as_json, actor):
     """Add a source by its feed URL and print its id; then read its pages for a license statement."""
     check_feed_url(url)
     if license_id:
         license_id = require_license(license_id)
         if not evidence:
             raise click.UsageError("--license needs --evidence (a URL or the quoted statement)")
-        reprocess.require_evidence(evidence)
     storage.migrate(get_db())
-    source = storage.add_source(get_db(), url, name=name, license=license_id, evidence=evidence,
-                                auto_approve=auto_approve, interval_seconds=interval)
+    source = decisions.add_source(get_db(), pipeline_config(), url, actor, name=name, license_id=license_id,
+                                  evidence=evidence, auto_approve=auto_approve, interval_seconds=interval,
+                                  dry_run=dry_run)
+    if dry_run:
+        report_trial(source, as_json)
+        return
     click.echo(source["id"])
     if no_verify_license:
         return
@@ -96,6 +119,24 @@ def sources_add(url, name, license_id, evidence, auto_approve, interval, no_veri
         line = f"license check failed: {exc}"
     # on stderr: `id=$(republisher sources add URL)` keeps getting the id alone
     click.echo(line, err=True)
+
+
+def report_trial(trial, as_json: bool) -> None:
+    """What a test fetch found, for people or as JSON."""
+    if as_json:
+        emit_json(trial.as_dict())
+        return
+    click.echo(f"{trial.name or '(no title)'}: {trial.items} items, {trial.allowed} allowed by the policy")
+    for license_id, count in sorted(trial.licenses.items(), key=lambda pair: (pair[0] is None, pair[0] or "")):
+        click.echo(f"  {license_id or 'no license found'}: {count}")
+    for found in trial.findings:
+        evidence = found["evidence"] or {}
+        where = f" ({evidence.get('level')}, {evidence.get('location')})" if evidence else ""
+        verdict = "allowed" if found["allowed"] else f"blocked: {found['reason']}"
+        click.echo(f"  - {found['title'] or '(untitled)'}: {found['license'] or '-'}{where}, {verdict}")
+    if trial.warning:
+        click.echo(f"warning: {trial.warning}")
+    click.echo("nothing stored (dry run)")
 
 
 def check_line(report: dict) -> str:
@@ -135,11 +176,12 @@ CONFIRM_HELP = "Confirm that this license contradicts what the feed or item stat
               help="Where the license is stated: a URL or the quoted sentence (at least 20 characters).")
 @click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
 @click.option("--reason", help="Why the license is right although the feed says otherwise.")
+@actor_option
 @clear_errors
-def sources_set_license(source_id, license_id, evidence, confirm_contradiction, reason):
+def sources_set_license(source_id, license_id, evidence, confirm_contradiction, reason, actor):
     """Set the license a source states on its website, with evidence."""
     license_id = require_license(license_id)
-    result = reprocess.set_source_license(get_db(), pipeline_config(), source_id, license_id, evidence,
+    result = decisions.set_source_license(get_db(), pipeline_config(), source_id, license_id, evidence, actor=actor,
                                           confirm_contradiction=confirm_contradiction, reason=reason)
     source = result["source"]
     click.echo(f"source {source['id']}: license {source['license']} (new items follow it; published items keep theirs)")
@@ -201,15 +243,16 @@ def describe_check(report: dict) -> list[str]:
 @click.argument("source_id", type=int)
 @click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
 @click.option("--reason", help="Why the license is right although the feed says otherwise.")
+@actor_option
 @clear_errors
-def sources_accept_license(source_id, confirm_contradiction, reason):
+def sources_accept_license(source_id, confirm_contradiction, reason, actor):
     """Make the license the publisher's pages state (see verify-license) the source's license.
 
     The evidence recorded is the page's URL, the statement quoted and the page's SHA-256. Pending and
     blocked items are decided again; a license hold is released, and the pending items received before
     it keep their decision.
     """
-    result = watch.accept_license(get_db(), pipeline_config(), source_id,
+    result = watch.accept_license(get_db(), pipeline_config(), source_id, actor=actor,
                                   confirm_contradiction=confirm_contradiction, reason=reason)
     source, proposal = result["source"], result["proposal"]
     click.echo(f"source {source['id']}: license {source['license']} accepted from {proposal['url']} "
@@ -235,23 +278,20 @@ def describe_changes(changed: dict) -> str:
               help="The publisher asked for its credit to be removed (CC BY 4.0 3(a)(3)); license and changes notices stay.")
 @click.option("--allow-licenses", help="SPDX ids this source may publish under (empty: the site's policy).")
 @click.option("--interval", type=click.IntRange(min=300), help="Seconds between fetches.")
+@actor_option
 @clear_errors
-def sources_edit(source_id, name, credit_name, auto_approve, remove_credit, allow_licenses, interval):
-    """Change a source's name, credit, review and license policy."""
-    fields = {"name": name, "credit_name": credit_name, "interval_seconds": interval}
+def sources_edit(source_id, name, credit_name, auto_approve, remove_credit, allow_licenses, interval, actor):
+    """Change a source's name, credit, review and license policy; its items are decided or credited again."""
+    fields = {"name": name, "credit_name": credit_name, "interval_seconds": interval,
+              "auto_approve": auto_approve, "remove_credit": remove_credit, "allowed_licenses": allow_licenses}
     fields = {key: value for key, value in fields.items() if value is not None}
-    if auto_approve is not None:
-        fields["auto_approve"] = int(auto_approve)
-    if remove_credit is not None:
-        fields["remove_credit"] = int(remove_credit)
-    if allow_licenses is not None:
-        fields["allowed_licenses"] = ",".join(sorted(licenses.parse_policy(allow_licenses))) if allow_licenses.strip() else None
     if not fields:
         raise click.UsageError("nothing to change; see --help")
-    source = storage.update_source(get_db(), source_id, **fields)
-    click.echo(f"source {source['id']} updated")
-    if "allowed_licenses" in fields or "auto_approve" in fields:
-        click.echo(describe_changes(reprocess.reevaluate(get_db(), pipeline_config(), source_id=source_id)))
+    result = decisions.update_source(get_db(), pipeline_config(), source_id, actor, **fields)
+    click.echo(f"source {result['source']['id']} updated")
+    if result["credited"]:
+        click.echo(f"{result['credited']} revisions credited again")
+    click.echo(describe_changes(result["changed"]))
 
 
 @sources_cli.command("list")
@@ -391,68 +431,161 @@ def describe_report(report) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @clear_errors
 def items_list(status, source_id, limit, as_json):
-    """List items, newest first."""
-    rows = storage.list_items(get_db(), status=status, source_id=source_id, limit=limit)
+    """List items, newest first: id, status, source, date, license and where its evidence was found."""
+    db = get_db()
+    if source_id is not None:
+        storage.get_source(db, source_id)  # an unknown source is an error, not an empty list
+    rows = storage.list_items(db, status=status, source_id=source_id, limit=limit)
     if as_json:
         emit_json([item_summary(row) for row in rows])
         return
     if not rows:
         click.echo("No items.")
+    names = {source["id"]: source["name"] for source in storage.list_sources(db)}
     for row in rows:
         reason = f" ({row['status_reason']})" if row["status_reason"] else ""
-        click.echo(f"{row['id']:>6}  {row['status']:<9} {row['license'] or '-':<14} {row['title'] or '(untitled)'}{reason}")
+        flag = f" [{row['review_flag']}]" if row["review_flag"] else ""
+        level = (row["license_evidence"] or {}).get("level") or "-"
+        date = (row["published_at"] or row["first_seen_at"] or "")[:10]
+        click.echo(f"{row['id']:>6}  {row['status']:<9} {names.get(row['source_id'], row['source_id'])}  {date}  "
+                   f"{row['license'] or '-'} ({level})  {row['edited_title'] or row['title'] or '(untitled)'}"
+                   f"{reason}{flag}")
 
 
 def item_summary(row: dict) -> dict:
     """The fields of an item for JSON output."""
     return {
         "id": row["id"], "status": row["status"], "status_reason": row["status_reason"],
-        "review_flag": row["review_flag"], "title": row["title"], "url": row["url"], "guid": row["guid"],
-        "source_id": row["source_id"], "license": row["license"],
-        "license_evidence": json.loads(row["license_evidence"]) if row["license_evidence"] else None,
-        "authors": json.loads(row["authors"] or "[]"), "published_at": row["published_at"],
+        "review_flag": row["review_flag"], "title": row["edited_title"] or row["title"], "url": row["url"],
+        "guid": row["guid"], "source_id": row["source_id"], "license": row["license"],
+        "evidence_level": (row["license_evidence"] or {}).get("level"),
+        "license_evidence": row["license_evidence"], "authors": row["authors"], "published_at": row["published_at"],
         "first_seen_at": row["first_seen_at"],
     }
 
 
-def each_item(action, item_ids, **kwargs) -> None:
-    """Apply a workflow action to several items; report each; exit 1 if any was refused."""
+@items_cli.command("show")
+@click.argument("item_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
+def items_show(item_id, as_json):
+    """Show one item as it will be published: its text, the credit, the license evidence and the original link."""
+    view = review.item_view(get_db(), item_id)
+    shown = view["approved"] if view["status"] == "published" and view["approved"] else view["current"]
+    text, _ = feeds.text_and_excerpt((shown or {}).get("content_html") or "")
+    if as_json:
+        emit_json(dict(view, text=text))
+        return
+    for line in describe_item(view, text):
+        click.echo(line)
+
+
+def describe_item(view: dict, text: str) -> list[str]:
+    """An item for people: heading, license and evidence, text, credit, and the change waiting if any."""
+    lines = [f"item {view['id']}: {view['title'] or '(untitled)'}",
+             f"status: {view['status']}" + (f" ({view['status_reason']})" if view["status_reason"] else "")
+             + (f" [{view['review_flag']}]" if view["review_flag"] else ""),
+             f"source: {view['source']['name']} ({view['source']['id']})",
+             f"original: {view['original_url'] or '(no link)'}"]
+    decision = view["decision"]
+    verdict = "allowed" if decision["allowed"] else f"not allowed: {decision['reason']}"
+    lines.append(f"license: {decision['license'] or 'none found'}, {verdict}")
+    evidence = decision["evidence"]
+    if evidence:
+        lines.append(f"evidence: {evidence['level']}, {evidence['location']}: "
+                     f"{evidence['matched'] or ''}{' ' if evidence['matched'] and evidence['url'] else ''}"
+                     f"{evidence['url'] or ''}")
+    for finding in decision["findings"]:
+        lines.append(f"  finding: {finding['kind']} {finding['license'] or ''} ({finding['level']}, "
+                     f"{finding['location']}): {finding['matched'] or finding['url'] or ''}")
+    lines += ["", text or "(no text)", "", "credit: " + view["attribution_text"]]
+    if view["diff"]:
+        lines += ["", "changed upstream; `items accept-change` publishes it:", view["diff"]]
+    return lines
+
+
+def each_item(action: str, item_ids, **kwargs) -> None:
+    """Apply a workflow action to several items; report each; exit 1 if any was refused or unknown."""
     failed = False
-    for item_id in item_ids:
-        try:
-            item = action(get_db(), item_id, **kwargs)
-            click.echo(f"item {item_id}: {item['status']}")
-        except RepublisherError as exc:
+    for outcome in workflow.bulk(get_db(), action, item_ids, **kwargs):
+        item_id = outcome["id"]
+        if outcome["outcome"] == "done":
+            click.echo(f"item {item_id}: {outcome['status']}")
+        elif outcome["outcome"] == "unchanged":
+            click.echo(f"item {item_id}: {outcome['status']} already, nothing to do")
+        else:
             failed = True
-            click.echo(f"item {item_id}: refused: {exc}", err=True)
+            why = outcome["message"] if outcome["outcome"] == "not found" else f"refused: {outcome['message']}"
+            click.echo(f"item {item_id}: {why}", err=True)
     if failed:
         sys.exit(1)
 
 
 @items_cli.command("approve")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
+@actor_option
 @clear_errors
-def items_approve(item_ids):
-    """Publish items whose license allows it."""
-    each_item(workflow.approve, item_ids, site_policy=current_app.config["LICENSE_POLICY"])
+def items_approve(item_ids, actor):
+    """Publish items whose license allows it (for an item changed upstream: its current revision)."""
+    each_item("approve", item_ids, actor=actor, site_policy=current_app.config["LICENSE_POLICY"])
 
 
 @items_cli.command("reject")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
 @click.option("--reason", help="Why the items are kept off the site.")
+@actor_option
 @clear_errors
-def items_reject(item_ids, reason):
+def items_reject(item_ids, reason, actor):
     """Keep items off the site."""
-    each_item(workflow.reject, item_ids, reason=reason)
+    each_item("reject", item_ids, actor=actor, reason=reason)
 
 
 @items_cli.command("withdraw")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why the items are taken down (shown with 410 Gone).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@actor_option
 @clear_errors
-def items_withdraw(item_ids, reason):
-    """Take published items down."""
-    each_item(workflow.withdraw, item_ids, reason=reason)
+def items_withdraw(item_ids, reason, yes, actor):
+    """Take published items down; they answer 410 Gone with the reason. Asks first unless --yes."""
+    if not yes:
+        count = f"{len(item_ids)} items" if len(item_ids) > 1 else f"item {item_ids[0]}"
+        click.confirm(f"Take {count} off the site?", abort=True)
+    each_item("withdraw", item_ids, actor=actor, reason=reason)
+
+
+@items_cli.command("restore")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why the items come back.")
+@actor_option
+@clear_errors
+def items_restore(item_ids, reason, actor):
+    """Bring withdrawn items back: published when they pass the publish gate, else pending."""
+    each_item("restore", item_ids, actor=actor, reason=reason, site_policy=current_app.config["LICENSE_POLICY"])
+
+
+@items_cli.command("accept-change")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@actor_option
+@clear_errors
+def items_accept_change(item_ids, actor):
+    """Publish the current revision of items changed upstream after approval (until then the approved one shows)."""
+    each_item("accept-change", item_ids, actor=actor, site_policy=current_app.config["LICENSE_POLICY"])
+
+
+@items_cli.command("edit-title")
+@click.argument("item_id", type=int)
+@click.argument("title")
+@actor_option
+@clear_errors
+def items_edit_title(item_id, title, actor):
+    """Give an item another title; it is shown, and the credit's changes notice says the title was changed."""
+    before = storage.get_item(get_db(), item_id)
+    item = workflow.edit_title(get_db(), item_id, title, actor=actor)
+    if item == before:
+        click.echo(f"item {item_id}: the title is that already, nothing to do")
+    else:
+        click.echo(f"item {item_id}: title is now {item['edited_title'] or title}")
 
 
 @items_cli.command("set-license")
@@ -462,11 +595,12 @@ def items_withdraw(item_ids, reason):
               help="Where the license is stated: a URL or the quoted sentence (at least 20 characters).")
 @click.option("--confirm-contradiction", is_flag=True, help=CONFIRM_HELP)
 @click.option("--reason", help="Why the license is right although the item states another itself.")
+@actor_option
 @clear_errors
-def items_set_license(item_id, license_id, evidence, confirm_contradiction, reason):
+def items_set_license(item_id, license_id, evidence, confirm_contradiction, reason, actor):
     """Override the license found for one pending or blocked item, with evidence."""
     license_id = require_license(license_id)
-    item = reprocess.override_item_license(get_db(), pipeline_config(), item_id, license_id, evidence,
+    item = decisions.override_item_license(get_db(), pipeline_config(), item_id, license_id, evidence, actor=actor,
                                            confirm_contradiction=confirm_contradiction, reason=reason)
     reason = f" ({item['status_reason']})" if item["status_reason"] else ""
     click.echo(f"item {item_id}: {item['status']}{reason}")
@@ -474,11 +608,14 @@ def items_set_license(item_id, license_id, evidence, confirm_contradiction, reas
 
 @click.command("reprocess")
 @click.option("--source", "source_id", type=int, help="Only this source's items.")
+@actor_option
 @with_appcontext
 @clear_errors
-def reprocess_command(source_id):
+def reprocess_command(source_id, actor):
     """Sanitize and credit stored items again (after an upgrade or a policy change); re-decide unpublished ones."""
-    counts = reprocess.reprocess(get_db(), pipeline_config(), source_id=source_id)
+    if source_id is not None:
+        storage.get_source(get_db(), source_id)
+    counts = reprocess.reprocess(get_db(), pipeline_config(), source_id=source_id, actor=actor)
     click.echo(f"{counts['revisions']} revisions processed again; {describe_changes(counts['status changes'])}")
 
 
@@ -498,6 +635,33 @@ def audit_command(as_json):
         click.echo(f"{published} published items checked, {len(violations)} violations")
     if violations:
         sys.exit(1)
+
+
+@click.command("audit-log")
+@click.option("--item", "item_id", type=int, help="Only what concerns this item.")
+@click.option("--source", "source_id", type=int, help="Only what concerns this source.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+@clear_errors
+def audit_log_command(item_id, source_id, limit, as_json):
+    """Who did what, when and why: status changes, title edits, license overrides, source edits, newest first."""
+    db = get_db()
+    if item_id is not None:
+        storage.get_item(db, item_id)
+    if source_id is not None:
+        storage.get_source(db, source_id)
+    rows = storage.audit_entries(db, limit=limit, item_id=item_id, source_id=source_id)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("Nothing recorded yet.")
+    for row in rows:
+        about = f"item {row['item_id']}" if row["item_id"] else f"source {row['source_id']}"
+        why = f": {row['reason']}" if row["reason"] else ""
+        detail = f" {json.dumps(row['detail'], ensure_ascii=False)}" if row["detail"] else ""
+        click.echo(f"{row['at']}  {row['actor']:<10} {row['action']:<18} {about}{why}{detail}")
 
 
 @click.command("licenses")
@@ -522,7 +686,8 @@ def init_app(app) -> None:
     from .worker import worker_command
 
     for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, audit_command,
-                    reprocess_command, serve_command, worker_command, demo_command, backup_command):
+                    audit_log_command, reprocess_command, serve_command, worker_command, demo_command,
+                    backup_command):
         app.cli.add_command(command)
 
 

@@ -134,7 +134,7 @@ def page_summary(page: dict) -> dict:
 
 
 def accept_license(db, config, source_id: int, *, confirm_contradiction: bool = False,
-                   reason: str | None = None) -> dict:
+                   reason: str | None = None, actor: str = "cli") -> dict:
     """Make the latest proposal the source's license, with the page, the quoted statement and its SHA-256."""
     source = storage.get_source(db, source_id)
     proposal = storage.license_state(source)["proposal"]
@@ -143,7 +143,7 @@ def accept_license(db, config, source_id: int, *, confirm_contradiction: bool = 
         raise WorkflowError(f"source {source_id} has no license proposal to accept{why}; "
                             f"`republisher sources verify-license {source_id}` reads its pages")
     result = reprocess.set_source_license(db, config, source_id, proposal["license"], evidence_text(proposal),
-                                          confirm_contradiction=confirm_contradiction, reason=reason)
+                                          actor=actor, confirm_contradiction=confirm_contradiction, reason=reason)
     return dict(result, proposal=proposal)
 
 

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import logging
 import re
-import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -227,9 +226,7 @@ class SiteCache:
     entries: OrderedDict = field(default_factory=OrderedDict)
     size: int = 0
     memos: dict = field(default_factory=dict)
-    indexed: tuple | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-    index_lock: threading.Lock = field(default_factory=threading.Lock)
     connections: threading.local = field(default_factory=threading.local)
 
     def current(self, stamp: tuple) -> bool:
@@ -297,39 +294,23 @@ def site_cache() -> SiteCache:
 
 
 def site_db():
-    """This thread's long-lived connection for the public site (opening one costs more than a page)."""
+    """This thread's long-lived read-only connection for the public site (opening one costs more than a page).
+
+    The public site never writes: whatever writes (fetches, editors, reprocess) indexes what it
+    published, after its own commit, so no reader waits for the write lock.
+    """
     local = site_cache().connections
     if getattr(local, "db", None) is None:
-        local.db = storage.connect(current_app.config["DATABASE"])
+        local.db = storage.connect_readonly(current_app.config["DATABASE"])
     return local.db
 
 
 def site_state() -> dict:
-    """The site version for this request (one row read), after indexing newly published items."""
+    """The site version for this request (one row read)."""
     if "site_state" not in g:
-        db = site_db()
-        state = storage.site_state(db)
-        stamp = (state["token"], state["version"])
-        cache = site_cache()
-        if cache.indexed != stamp:
-            refresh_index(db, cache, stamp)
-        g.site_state = dict(state, stamp=stamp)
+        state = storage.site_state(site_db())
+        g.site_state = dict(state, stamp=(state["token"], state["version"]))
     return g.site_state
-
-
-def refresh_index(db, cache: SiteCache, stamp: tuple) -> None:
-    """Index what was published since the last look, one thread at a time; pages never wait long."""
-    with cache.index_lock:
-        if cache.indexed == stamp:
-            return
-        try:
-            more = storage.public_index_sync(db, feeds.text_and_excerpt)
-        except sqlite3.OperationalError as exc:
-            # a busy or read-only database must not take the site down; the next request retries
-            log.warning("search index not refreshed: %s", exc)
-            return
-        if not more:
-            cache.indexed = stamp
 
 
 def memo(name: str, loader):
