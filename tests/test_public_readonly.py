@@ -43,7 +43,7 @@ def every_get_url(app, item_id: int, source_slug: str) -> list[str]:
                 elif name == "filename":
                     values[name] = "site.css"
                 else:
-                    values[name] = 0 if converter in ("IntegerConverter", "NumberConverter") else "x"
+                    values[name] = 0 if converter in ("IntegerConverter", "NumberConverter", "IdConverter") else "x"
             urls.append(url_for(rule.endpoint, **values))
     return sorted(set(urls)) + ["/search?q=ferry", "/search?q=%22unclosed"]
 
