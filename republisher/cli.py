@@ -477,6 +477,8 @@ def init_app(app) -> None:
     for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, audit_command,
                     reprocess_command, serve_command, worker_command, demo_command):
         app.cli.add_command(command)
+    from .users_cli import users_cli  # here: it imports this module
+    app.cli.add_command(users_cli)
 
 
 def make_app(*args, **kwargs):

@@ -73,3 +73,15 @@ class UnknownLicenseError(RepublisherError, ValueError):
 
 class SanitizeError(RepublisherError):
     """Content HTML could not be sanitized; the item is kept out of publishing."""
+
+
+class AccountError(RepublisherError, ValueError):
+    """An account cannot be created or changed as asked (name, role or password not acceptable)."""
+
+
+class LoginFailedError(RepublisherError):
+    """The name or the password is wrong, or the account is disabled (the message never says which)."""
+
+
+class LoginLockedError(LoginFailedError):
+    """Too many failed logins: refused before the password is checked, until the lockout ends."""
