@@ -1,7 +1,5 @@
 """`republisher audit`: every published item passes the publish gate it was published through."""
 
-import json
-
 from . import gate, licenses, storage
 
 
@@ -21,5 +19,4 @@ def item_problems(row: dict, policy: frozenset) -> list[str]:
     """What is wrong with one published item's approved revision, by the publish gate."""
     if not row["decision"]:
         return ["published without an approved revision"]
-    return gate.problems(json.loads(row["decision"]), json.loads(row["attribution"]) if row["attribution"] else {},
-                         row["content_html"], policy)
+    return gate.problems(row["decision"], row["attribution"], row["content_html"], policy)

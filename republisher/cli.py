@@ -363,8 +363,7 @@ def item_summary(row: dict) -> dict:
         "id": row["id"], "status": row["status"], "status_reason": row["status_reason"],
         "review_flag": row["review_flag"], "title": row["title"], "url": row["url"], "guid": row["guid"],
         "source_id": row["source_id"], "license": row["license"],
-        "license_evidence": json.loads(row["license_evidence"]) if row["license_evidence"] else None,
-        "authors": json.loads(row["authors"] or "[]"), "published_at": row["published_at"],
+        "license_evidence": row["license_evidence"], "authors": row["authors"], "published_at": row["published_at"],
         "first_seen_at": row["first_seen_at"],
     }
 

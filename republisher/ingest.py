@@ -1,7 +1,6 @@
 """Orchestrator: fetch -> parse -> process -> store for one source or many, in parallel."""
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -10,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from . import fetcher, gate, licenses, licensing, pagecheck, parser, processor, schedule, storage, workflow
+from . import decisions, fetcher, licenses, licensing, pagecheck, parser, processor, schedule, storage
 from .errors import FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
@@ -158,7 +157,7 @@ def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
     watch_feed_license(db, source, feed, result.url)
     fields = feed_fields(source, feed)
     source = dict(source, **fields, **current_hold(db, source["id"]))
-    batch = Batch(source, feed, json.dumps(feed, ensure_ascii=False, default=str), storage.utcnow(),
+    batch = Batch(source, feed, storage.feed_column(feed), storage.utcnow(),
                   licenses.source_policy(source.get("allowed_licenses"), config.policy),
                   processor.license_hold(source), config.policy)
     known = known_entries(db, source["id"], document.entries)
@@ -170,7 +169,7 @@ def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
             touched.append(stored["id"])
             continue
         try:
-            counts[store_entry(db, batch, entry, stored)] += 1
+            counts[decisions.record_revision(db, batch, entry, stored)] += 1
         except Exception as exc:  # one broken entry must not keep the others of its feed out
             if not isinstance(exc, RepublisherError):
                 log.exception("entry %s of source %s could not be processed", entry.identity, source["id"])
@@ -245,37 +244,6 @@ def current_hold(db, source_id: int) -> dict:
     """The source's license hold as it stands now (a check or this fetch may have set it meanwhile)."""
     source = storage.get_source(db, source_id)
     return {"license_hold": source.get("license_hold"), "license_hold_revision": source.get("license_hold_revision")}
-
-
-def store_entry(db, batch: "Batch", parsed, stored: dict | None) -> str:
-    """Process one new or changed entry and store it; returns 'new', 'updated' or 'blocked'."""
-    entry, identity, digest = parsed.values, parsed.identity, parsed.fingerprint
-    source, policy = batch.source, batch.policy
-    override = json.loads(stored["license_override"]) if stored and stored.get("license_override") else None
-    processed = processor.process_entry(entry, batch.feed, source, policy, batch.seen_at, override, batch.hold)
-    decision = processed["decision"]
-    item = processor.item_fields(entry, identity, digest, decision)
-    revision = {
-        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str), "feed": batch.feed_json,
-        "title": entry.get("title"), "content_html": processed["content_html"],
-        "changes": json.dumps(processed["changes"]), "license": decision.get("license"),
-        "license_evidence": json.dumps(decision.get("evidence")), "decision": json.dumps(decision),
-        "attribution": json.dumps(processed["attribution"], ensure_ascii=False),
-    }
-    auto = bool(source.get("auto_approve"))
-    with storage.transaction(db):
-        if stored is None:
-            problems = gate.problems(decision, processed["attribution"], processed["content_html"], policy) \
-                if auto else []
-            status, reason = workflow.initial_status(decision, auto, problems)
-            item.update(status=status, status_reason=reason)
-            item_id, _ = storage.store_item(db, source["id"], item, revision)
-            if status == "published":
-                workflow.publish_current(db, item_id, batch.site_policy)
-            return "blocked" if status == "blocked" else "new"
-        item_id, _ = storage.store_item(db, source["id"], item, revision)
-        workflow.apply_decision(db, item_id, decision, auto, batch.site_policy)
-    return "blocked" if not decision.get("allowed") else "updated"
 
 
 def validator_fields(result) -> dict:

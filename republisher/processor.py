@@ -8,10 +8,10 @@ from .slugs import slugify
 
 
 def process_entry(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,
-                  override: dict | None = None, hold: str | None = None) -> dict:
+                  override: dict | None = None, hold: str | None = None, editor_changes=()) -> dict:
     """Run license decision, sanitizer and attribution for one new or changed entry."""
     decision = decide(entry, feed, source, policy, seen_at, override, hold)
-    return dict(render(entry, feed, source, decision), decision=decision)
+    return dict(render(entry, feed, source, decision, editor_changes), decision=decision)
 
 
 def decide(entry: dict, feed: dict, source: dict, policy: frozenset, seen_at: str,
@@ -34,8 +34,8 @@ def license_hold(source: dict, revision_id: int | None = None) -> str | None:
     return source["license_hold"]
 
 
-def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:
-    """Sanitized content and the structured credit for an entry under a given decision."""
+def render(entry: dict, feed: dict, source: dict, decision: dict, editor_changes=()) -> dict:
+    """Sanitized content and the structured credit for an entry under a given decision and editors' changes."""
     content_type = entry.get("content_type") or "text/html"
     raw_content = entry.get("content") or ""
     withheld: list[str] = []
@@ -44,7 +44,7 @@ def render(entry: dict, feed: dict, source: dict, decision: dict) -> dict:
     else:
         raw_content, withheld = withhold(raw_content, decision, entry.get("link"))
     cleaned = sanitizer.sanitize_html(raw_content, entry.get("base") or feed.get("url"))
-    credit = credit_for(entry, feed, source, decision, cleaned.html, cleaned.changes, withheld)
+    credit = credit_for(entry, feed, source, decision, cleaned.html, cleaned.changes, [*withheld, *editor_changes])
     return {"content_html": cleaned.html, "changes": cleaned.changes, "attribution": credit}
 
 

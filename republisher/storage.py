@@ -164,7 +164,7 @@ def set_source_license(db: Database, source_id: int, license: str | None, eviden
     """
     with transaction(db):
         source = get_source(db, source_id)
-        history = json.loads(source.get("license_history") or "[]")
+        history = list(source["license_history"])
         now = utcnow()
         entry = {"license": license, "evidence": evidence, "set_at": now, "by": actor,
                  "previous": source.get("license")}
@@ -183,6 +183,8 @@ def set_source_license(db: Database, source_id: int, license: str | None, eviden
 
 def update_source(db: Database, source_id: int, **fields) -> dict:
     """Change a source's fields."""
+    if "license_history" in fields:
+        fields["license_history"] = _encoded(fields["license_history"])
     fields["updated_at"] = utcnow()
     with transaction(db):
         get_source(db, source_id)
@@ -195,19 +197,24 @@ def get_source(db: Database, source_id: int) -> dict:
     row = next(db.query("select * from sources where id = ?", [source_id]), None)
     if row is None:
         raise NotFoundError(f"no source with id {source_id}")
-    return row
+    return decode_source(row)
+
+
+def decode_source(row: dict) -> dict:
+    """A source row with its license history as a list."""
+    return dict(row, license_history=_decoded(row.get("license_history"), []))
 
 
 def list_sources(db: Database) -> list[dict]:
     """All sources, by name."""
-    return list(db.query("select * from sources order by name collate nocase, id"))
+    return [decode_source(row) for row in db.query("select * from sources order by name collate nocase, id")]
 
 
 def due_sources(db: Database, now: str | None = None) -> list[dict]:
     """Sources whose next fetch time has come."""
-    return list(db.query(
+    return [decode_source(row) for row in db.query(
         "select * from sources where next_fetch_at is null or next_fetch_at <= ? order by next_fetch_at, id",
-        [now or utcnow()]))
+        [now or utcnow()])]
 
 
 def record_fetch(db: Database, source_id: int, log: dict, source_fields: dict) -> None:
@@ -234,13 +241,13 @@ def fetch_log(db: Database, source_id: int | None = None, limit: int = 50) -> li
 
 
 def known_entries(db: Database, source_id: int, identities: list[str]) -> dict[str, dict]:
-    """identity -> {id, entry_hash, status, license_override} for those of the identities already stored."""
+    """identity -> {id, entry_hash, status, license_override, edited_title} for those of the identities already stored."""
     known = {}
     for start in range(0, len(identities), 500):  # stays under SQLite's limit on bound parameters
         batch = identities[start:start + 500]
         marks = ", ".join("?" for _ in batch)
-        known.update((row["identity"], row) for row in db.query(
-            f"select id, identity, entry_hash, status, license_override from items "
+        known.update((row["identity"], decode_item(row)) for row in db.query(
+            f"select id, identity, entry_hash, status, license_override, edited_title from items "
             f"where source_id = ? and identity in ({marks})", [source_id, *batch]))
     return known
 
@@ -248,6 +255,7 @@ def known_entries(db: Database, source_id: int, identities: list[str]) -> dict[s
 def store_item(db: Database, source_id: int, item: dict, revision: dict) -> tuple[int, bool]:
     """Insert a new item or add a revision to an existing one; returns (item id, created)."""
     now = utcnow()
+    item, revision = encode_columns(item, ITEM_JSON_COLUMNS), encode_columns(revision, REVISION_JSON_COLUMNS)
     with transaction(db):
         existing = db.execute("select id, status from items where source_id = ? and identity = ?",
                               [source_id, item["identity"]]).fetchone()
@@ -289,17 +297,18 @@ def get_item(db: Database, item_id: int) -> dict:
     row = next(db.query("select * from items where id = ?", [item_id]), None)
     if row is None:
         raise NotFoundError(f"no item with id {item_id}")
-    return row
+    return decode_item(row)
 
 
 def get_revision(db: Database, revision_id: int) -> dict | None:
-    """One revision by id."""
-    return next(db.query("select * from item_revisions where id = ?", [revision_id]), None)
+    """One revision by id, JSON columns decoded."""
+    return decode_revision(next(db.query("select * from item_revisions where id = ?", [revision_id]), None))
 
 
 def item_revisions(db: Database, item_id: int) -> list[dict]:
     """All revisions of an item, oldest first."""
-    return list(db.query("select * from item_revisions where item_id = ? order by number", [item_id]))
+    return [decode_revision(row)
+            for row in db.query("select * from item_revisions where item_id = ? order by number", [item_id])]
 
 
 def list_items(db: Database, *, status: str | None = None, source_id: int | None = None,
@@ -316,14 +325,15 @@ def list_items(db: Database, *, status: str | None = None, source_id: int | None
     sql = f"select * from items {where} order by coalesce(published_at, first_seen_at) desc, id desc"
     if limit:
         sql += f" limit {int(limit)}"
-    return list(db.query(sql, params))
+    return [decode_item(row) for row in db.query(sql, params)]
 
 
 def set_item_status(db: Database, item_id: int, status: str, *, reason: str | None = None,
                     fields: dict | None = None) -> dict:
     """Change an item's status (the workflow module decides whether it may)."""
     with transaction(db):
-        updates = dict(fields or {}, status=status, status_reason=reason, status_changed_at=utcnow())
+        updates = dict(encode_columns(fields or {}, ITEM_JSON_COLUMNS), status=status, status_reason=reason,
+                       status_changed_at=utcnow())
         db["items"].update(item_id, updates)
     return get_item(db, item_id)
 
@@ -331,7 +341,7 @@ def set_item_status(db: Database, item_id: int, status: str, *, reason: str | No
 def update_item_fields(db: Database, item_id: int, fields: dict) -> dict:
     """Change an item's fields without touching its status."""
     with transaction(db):
-        db["items"].update(item_id, fields)
+        db["items"].update(item_id, encode_columns(fields, ITEM_JSON_COLUMNS))
     return get_item(db, item_id)
 
 
@@ -350,7 +360,7 @@ def current_entry(db: Database, item_id: int) -> dict:
 
 def update_revision(db: Database, revision_id: int, fields: dict) -> None:
     """Change a stored revision's processed fields (never its raw entry)."""
-    fields = {key: value for key, value in fields.items() if key != "raw"}
+    fields = encode_columns({key: value for key, value in fields.items() if key != "raw"}, REVISION_JSON_COLUMNS)
     with transaction(db):
         db["item_revisions"].update(revision_id, fields)
 
@@ -369,19 +379,24 @@ def items_for_review(db: Database, *, source_id: int | None = None, item_ids: li
     if item_ids is not None:
         sql += f" and i.id in ({', '.join('?' for _ in item_ids) or 'null'})"
         params.extend(item_ids)
-    return list(db.query(sql + " order by i.id", params))
+    columns = {"revision_raw": {}, "revision_feed": None, "revision_changes": {}, "license_override": None}
+    return [dict(row, **{key: _decoded(row[key], default) for key, default in columns.items()})
+            for row in db.query(sql + " order by i.id", params)]
 
 
-def revisions_to_reprocess(db: Database, source_id: int | None = None) -> list[dict]:
+def revisions_to_reprocess(db: Database, source_id: int | None = None, item_id: int | None = None) -> list[dict]:
     """Every revision an item shows or may show (current and approved), with its item's status."""
-    sql = ("select r.id, r.item_id, r.raw, r.feed, r.decision, i.status, i.source_id, "
+    sql = ("select r.id, r.item_id, r.raw, r.feed, r.decision, i.status, i.source_id, i.edited_title, "
            "i.current_revision_id, i.approved_revision_id from item_revisions r join items i on i.id = r.item_id "
            "where (r.id = i.current_revision_id or r.id = i.approved_revision_id)")
     params = []
     if source_id is not None:
         sql += " and i.source_id = ?"
         params.append(source_id)
-    return list(db.query(sql + " order by r.id", params))
+    if item_id is not None:
+        sql += " and i.id = ?"
+        params.append(item_id)
+    return [decode_revision(row) for row in db.query(sql + " order by r.id", params)]
 
 
 def record_feed_license(db: Database, source_id: int, found: dict | None, url: str | None = None) -> dict | None:
@@ -400,7 +415,7 @@ def record_feed_license(db: Database, source_id: int, found: dict | None, url: s
     with transaction(db):
         source = get_source(db, source_id)
         previous, now = source.get("feed_license"), utcnow()
-        history = json.loads(source.get("license_history") or "[]")
+        history = list(source["license_history"])
         change = None
         if source.get("last_success_at"):  # the first fetch sets the license, later ones change it
             history.append({"license": current, "previous": previous, "by": "feed",
@@ -497,8 +512,9 @@ def page_checks(db: Database, source_id: int, limit: int = 20) -> list[dict]:
 
 def due_license_checks(db: Database, now: str | None = None) -> list[dict]:
     """Sources whose pages are due to be checked again."""
-    return list(db.query("select * from sources where pages_due_at is not null and pages_due_at <= ? "
-                         "order by pages_due_at, id", [now or utcnow()]))
+    return [decode_source(row) for row in db.query(
+        "select * from sources where pages_due_at is not null and pages_due_at <= ? order by pages_due_at, id",
+        [now or utcnow()])]
 
 
 def last_page_url(db: Database, source_id: int, kind: str) -> str | None:
@@ -517,10 +533,12 @@ def newest_item_url(db: Database, source_id: int) -> str | None:
 
 def published_with_approved_revision(db: Database):
     """Every published item with its approved revision's decision and credit, by id."""
-    return db.query(
+    rows = db.query(
         "select i.id, coalesce(r.title, i.title) as title, i.source_id, r.decision, r.attribution, r.content_html "
         "from items i "
         "left join item_revisions r on r.id = i.approved_revision_id where i.status = 'published' order by i.id")
+    return (dict(row, decision=_decoded(row["decision"]), attribution=_decoded(row["attribution"], {}))
+            for row in rows)
 
 
 # ---------------------------------------------------------------- public site
@@ -916,6 +934,165 @@ def m0007_fetch_warnings(db: Database) -> None:
     """Faults a parser forgave: the source's latest warning, and each fetch's."""
     db["sources"].add_column("last_warning", str)
     db["fetch_log"].add_column("warning", str)
+
+
+@migrations(name="0008_audit_log")
+def m0008_audit_log(db: Database) -> None:
+    """Who did what, when and why to items and sources; and the title an editor gave an item."""
+    db["audit_log"].create({
+        "id": int, "at": str, "actor": str, "action": str, "item_id": int, "source_id": int,
+        "reason": str, "detail": str,
+    }, pk="id", not_null={"at", "actor", "action"})
+    db["audit_log"].create_index(["item_id", "id"])
+    db["audit_log"].create_index(["source_id", "id"])
+    db["items"].add_column("edited_title", str)
+
+
+# ---------------------------------------------------------------- audit log
+
+
+def record_audit(db: Database, actor: str, action: str, *, item_id: int | None = None,
+                 source_id: int | None = None, reason: str | None = None, detail: dict | None = None) -> None:
+    """Write one audit row; called inside the transaction of the change it records."""
+    with transaction(db):
+        db["audit_log"].insert({
+            "at": utcnow(), "actor": actor or "unknown", "action": action, "item_id": item_id,
+            "source_id": source_id, "reason": reason,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None})
+
+
+def audit_entries(db: Database, *, limit: int = 50, before: int | None = None, item_id: int | None = None,
+                  source_id: int | None = None) -> list[dict]:
+    """Audit rows newest first, as plain dicts; `before` is the id of the last row of the previous page."""
+    clauses, params = [], []
+    for column, value in (("item_id", item_id), ("source_id", source_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(int(value))
+    if before is not None:
+        clauses.append("id < ?")
+        params.append(int(before))
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = db.query(f"SELECT id, at, actor, action, item_id, source_id, reason, detail FROM audit_log {where} "
+                    "ORDER BY id DESC LIMIT ?", params + [int(limit)])
+    return [dict(row, detail=json.loads(row["detail"]) if row["detail"] else None) for row in rows]
+
+
+# ---------------------------------------------------------------- review
+
+
+def _encoded(value) -> str | None:
+    """A plain value as its JSON column holds it; text already encoded is kept as it is."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def encode_columns(fields: dict, columns) -> dict:
+    """Fields with the JSON columns among them encoded."""
+    return {key: _encoded(value) if key in columns else value for key, value in fields.items()}
+
+
+def feed_column(feed: dict) -> str:
+    """A feed as every revision fetched with it stores it (encoded once per fetch)."""
+    return _encoded(feed)
+
+
+def _decoded(value, default=None):
+    """A JSON column's value as plain data (the default when empty)."""
+    if value is None or value == "":
+        return default
+    return json.loads(value) if isinstance(value, str) else value
+
+
+_REVIEW_RANK = "(CASE WHEN i.status = 'pending' OR i.review_flag IS NOT NULL THEN 0 ELSE 1 END)"
+_REVIEW_DATE = "coalesce(i.published_at, i.first_seen_at)"
+
+
+def review_queue(db: Database, *, source_id: int | None = None, status: str | None = None,
+                 license: str | None = None, changed_upstream: bool | None = None, before: str | None = None,
+                 limit: int = 50) -> list[dict]:
+    """Items for editors: pending and flagged first, then newest first; `before` is a row's `cursor`."""
+    clauses, params = [], []
+    if source_id is not None:
+        clauses.append("i.source_id = ?")
+        params.append(int(source_id))
+    if status:
+        clauses.append("i.status = ?")
+        params.append(status)
+    if license:
+        clauses.append("i.license = ?")
+        params.append(license)
+    if changed_upstream is not None:
+        clauses.append("i.current_revision_id IS NOT i.approved_revision_id AND i.status = 'published'"
+                       if changed_upstream else
+                       "NOT (i.current_revision_id IS NOT i.approved_revision_id AND i.status = 'published')")
+    if before:
+        rank, date, item_id = parse_review_cursor(before)
+        clauses.append(f"({_REVIEW_RANK} > ? OR ({_REVIEW_RANK} = ? AND ({_REVIEW_DATE} < ? "
+                       f"OR ({_REVIEW_DATE} = ? AND i.id < ?))))")
+        params += [rank, rank, date, date, item_id]
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (f"SELECT i.id, i.source_id, s.name AS source_name, i.status, i.status_reason, i.review_flag, "
+           f"coalesce(i.edited_title, r.title, i.title) AS title, i.url, {_REVIEW_DATE} AS date, i.license, "
+           f"i.license_evidence, i.current_revision_id, i.approved_revision_id, {_REVIEW_RANK} AS rank "
+           f"FROM items i JOIN sources s ON s.id = i.source_id "
+           f"LEFT JOIN item_revisions r ON r.id = i.current_revision_id {where} "
+           f"ORDER BY rank, date DESC, i.id DESC LIMIT ?")
+    return [review_row(row) for row in db.query(sql, params + [int(limit)])]
+
+
+def review_row(row: dict) -> dict:
+    """One queue row as plain values, with its evidence's level and location and a cursor after it."""
+    evidence = _decoded(row.pop("license_evidence"), {}) or {}
+    rank = row.pop("rank")
+    changed = row["status"] == "published" and row["current_revision_id"] != row["approved_revision_id"]
+    return dict(row, evidence_level=evidence.get("level"), evidence_location=evidence.get("location"),
+                evidence_text=evidence.get("matched") or evidence.get("url"), changed_upstream=changed,
+                warning=row["review_flag"] or row["status_reason"],
+                cursor=f"{rank}|{row['date'] or ''}|{row['id']}")
+
+
+def parse_review_cursor(cursor: str) -> tuple[int, str, int]:
+    """(rank, date, id) from a review cursor; ValueError when it is not one."""
+    rank, date, item_id = str(cursor).split("|")
+    return int(rank), date, int(item_id)
+
+
+def item_detail(db: Database, item_id: int) -> dict:
+    """One item with its source and its current and approved revisions, JSON columns decoded."""
+    item = decode_item(get_item(db, item_id))
+    source = get_source(db, item["source_id"])
+    current = decode_revision(get_revision(db, item["current_revision_id"])) if item["current_revision_id"] else None
+    approved = None
+    if item["approved_revision_id"]:
+        approved = current if item["approved_revision_id"] == item["current_revision_id"] else \
+            decode_revision(get_revision(db, item["approved_revision_id"]))
+    return {"item": item, "source": {key: source.get(key) for key in ("id", "name", "slug", "url", "site_url",
+                                                                      "license", "auto_approve")},
+            "current": current, "approved": approved}
+
+
+ITEM_JSON_COLUMNS = {"authors": [], "categories": [], "enclosures": [], "license_evidence": None,
+                     "license_override": None}
+REVISION_JSON_COLUMNS = {"raw": {}, "feed": None, "changes": {}, "license_evidence": None, "decision": {},
+                         "attribution": {}}
+
+
+def decode_item(row: dict | None) -> dict | None:
+    """An item row with its JSON columns as plain values."""
+    if row is None:
+        return None
+    return dict(row, **{key: _decoded(row.get(key), default) for key, default in ITEM_JSON_COLUMNS.items()
+                        if key in row})
+
+
+def decode_revision(row: dict | None) -> dict | None:
+    """A revision row with its JSON columns as plain values."""
+    if row is None:
+        return None
+    return dict(row, **{key: _decoded(row.get(key), default) for key, default in REVISION_JSON_COLUMNS.items()
+                        if key in row})
 
 
 @migrations(name="0009_desk_accounts")

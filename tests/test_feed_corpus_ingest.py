@@ -6,7 +6,6 @@ stored article is read back by html5lib, as a browser reads it, and compared wit
 """
 
 import dataclasses
-import json
 from collections import Counter
 
 import html5lib
@@ -91,7 +90,7 @@ def test_the_whole_corpus_is_ingested_with_clear_errors_and_the_publishers_text_
     stored = 0
     for item in storage.list_items(db, limit=100_000):
         for revision in storage.item_revisions(db, item["id"]):
-            entry = json.loads(revision["raw"])
+            entry = revision["raw"]
             content, kind = entry.get("content") or "", entry.get("content_type") or "text/html"
             source_text = visible_characters(content) if "html" in kind else Counter("".join(content.split()))
             shown = visible_characters(revision["content_html"]) - embed_link_characters(revision["content_html"])

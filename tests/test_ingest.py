@@ -1,6 +1,5 @@
 """A feed URL to stored items over real HTTP: formats, conditional GET, identity, revisions."""
 
-import json
 
 from werkzeug import Response
 
@@ -80,7 +79,7 @@ def test_a_changed_item_gets_a_second_revision_and_keeps_the_first(app, db, http
     assert report.updated == 1
     [item] = storage.list_items(db, source_id=source_id)
     revisions = storage.item_revisions(db, item["id"])
-    assert [json.loads(revision["raw"])["title"] for revision in revisions] == ["First title", "Corrected title"]
+    assert [revision["raw"]["title"] for revision in revisions] == ["First title", "Corrected title"]
     assert item["title"] == "Corrected title"
 
 

@@ -57,7 +57,7 @@ def test_no_license_is_blocked_until_the_editor_sets_one_with_evidence(app, db, 
         assert item["status"] == "pending" and item["license"] == "CC-BY-4.0"
         assert item["license_evidence"]["level"] == "editor_source"
         assert item["license_evidence"]["url"] == "https://lakeside-tribune.example/about"
-    history = json.loads(storage.get_source(db, source_id)["license_history"])
+    history = storage.get_source(db, source_id)["license_history"]
     assert history[-1]["license"] == "CC-BY-4.0" and "lakeside-tribune.example/about" in history[-1]["evidence"]
 
 
@@ -112,7 +112,7 @@ def test_a_license_change_between_fetches_holds_new_items_until_an_editor_decide
     assert {(item["license"], item["status"]) for item in by_title.values()} == {("CC-BY-4.0", "pending")}
     source = storage.get_source(db, source_id)
     assert source["feed_license"] == "CC-BY-SA-4.0"
-    change = json.loads(source["license_history"])[-1]
+    change = source["license_history"][-1]
     assert (change["previous"], change["license"], change["by"]) == ("CC-BY-4.0", "CC-BY-SA-4.0", "feed")
 
     released = runner.invoke(args=["sources", "set-license", str(source_id), "CC-BY-SA-4.0", "--evidence",
@@ -131,7 +131,7 @@ def test_an_item_override_with_evidence_is_recorded_as_such(app, db, runner, htt
     assert refused.exit_code != 0 and "evidence" in refused.output
     result = runner.invoke(args=["items", "set-license", str(item_id), "CC-BY-4.0", "--evidence", "email from the editor, 2024-03-14"])
     assert result.exit_code == 0 and "pending" in result.output
-    evidence = json.loads(storage.get_item(db, item_id)["license_evidence"])
+    evidence = storage.get_item(db, item_id)["license_evidence"]
     assert evidence["level"] == "editor_override" and evidence["found_in"] == "override by an editor"
 
 
@@ -201,7 +201,7 @@ def test_audit_passes_on_published_items_and_names_each_violation(tmp_path, app,
 
     first = published[0]
     revision = storage.get_revision(db, first["approved_revision_id"])
-    credit = json.loads(revision["attribution"])
+    credit = revision["attribution"]
     credit["license"]["url"] = None
     storage.update_revision(db, revision["id"], {"attribution": json.dumps(credit)})
     broken = runner.invoke(args=["audit", "--json"])

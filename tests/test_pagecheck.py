@@ -196,7 +196,7 @@ def test_a_changed_footer_holds_new_items_while_published_ones_stay(app, db, run
     assert home_hash in source["license_evidence"]
     items = items_by_slug(db, source_id)
     for item in items.values():
-        evidence = json.loads(item["license_evidence"])
+        evidence = item["license_evidence"]
         assert (item["status"], item["license"]) == ("pending", "CC-BY-4.0")
         assert (evidence["level"], evidence["url"]) == ("editor_source", f"{site.base}/")
         assert BY in evidence["matched"] and home_hash in evidence["matched"]

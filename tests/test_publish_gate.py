@@ -107,7 +107,7 @@ def test_an_approval_or_audit_with_evidence_planted_too_short_is_refused(app, db
     refresh(app, db, source_id)
     [item] = storage.list_items(db, source_id=source_id)
     revision = storage.get_revision(db, item["current_revision_id"])
-    decision = json.loads(revision["decision"])
+    decision = revision["decision"]
     decision["evidence"]["matched"] = "x"
     storage.update_revision(db, revision["id"], {"decision": json.dumps(decision)})
     with pytest.raises(WorkflowError, match="evidence must be a URL"):
@@ -161,7 +161,7 @@ def test_an_override_that_contradicts_the_items_own_notice_needs_a_confirmed_rea
 
     confirmed = runner.invoke(args=base + ["--confirm-contradiction", "--reason", CONFIRMATION])
     assert confirmed.exit_code == 0 and "pending" in confirmed.output, confirmed.output
-    override = json.loads(storage.get_item(db, item["id"])["license_override"])
+    override = storage.get_item(db, item["id"])["license_override"]
     assert (override["confirmed"], override["reason"], override["contradicts"]) == (True, CONFIRMATION, ["CC-BY-NC-4.0"])
     assert runner.invoke(args=["items", "approve", str(item["id"])]).exit_code == 0
 
@@ -176,7 +176,7 @@ def test_an_override_that_contradicts_the_items_own_notice_needs_a_confirmed_rea
 
     # a mismatch planted in the shown credit is what audit is for
     revision = storage.get_revision(db, storage.get_item(db, item["id"])["approved_revision_id"])
-    credit = json.loads(revision["attribution"])
+    credit = revision["attribution"]
     credit["copyright_notice"] = "© 2026 Gap News. Licensed under CC BY-NC 4.0"
     storage.update_revision(db, revision["id"], {"attribution": json.dumps(credit)})
     flagged = runner.invoke(args=["audit", "--json"])
