@@ -12,7 +12,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 from flask_wtf.csrf import CSRFProtect
 
-from . import accounts, ingest, storage, workflow
+from . import accounts, decisions, ingest, review, storage, workflow
 from .db import get_db
 from .errors import LoginFailedError, LoginLockedError, NotFoundError, RepublisherError
 
@@ -99,12 +99,6 @@ def page(template: str, status: int = 200, **context):
     return render_template(template, user=g.get("user"), **context), status
 
 
-def library():
-    """The module that records and re-decides (imported late: it arrives with the review layer)."""
-    from . import decisions
-    return decisions
-
-
 def pipeline_config() -> ingest.IngestConfig:
     """The ingest configuration of the app (decisions need the policy and the fetch limits)."""
     return ingest.config_from_settings(current_app.config, current_app.config["LICENSE_POLICY"])
@@ -182,9 +176,11 @@ def queue():
     filters = queue_filters()
     before = request.args.get("before") or None
     try:
-        rows = storage.review_queue(get_db(), **filters, before=before, limit=PAGE_SIZE + 1)
+        rows = review.review_queue(get_db(), **filters, before=before, limit=PAGE_SIZE + 1)
     except ValueError:
         abort(400, description="This page link is not valid. Start again from the first page.")
+    except NotFoundError:
+        abort(404, description="There is no source with this number.")
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     next_args = dict(request.args, before=rows[-1]["cursor"]) if more and rows else None
@@ -215,9 +211,9 @@ def bulk():
 
 
 def item_or_404(item_id: int) -> dict:
-    """The item's review details, or 404."""
+    """The item as editors review it, or 404."""
     try:
-        return storage.item_detail(get_db(), item_id)
+        return review.item_view(get_db(), item_id)
     except NotFoundError:
         abort(404, description="There is no item with this number.")
 
@@ -225,8 +221,8 @@ def item_or_404(item_id: int) -> dict:
 @bp.get("/items/<int:item_id>")
 def item(item_id: int):
     """An item as it will be published, with its license evidence, the sanitizer's changes and any diff."""
-    detail = item_or_404(item_id)
-    return page("desk/item.html", **detail, diff=detail.get("diff"), statuses=workflow.STATUSES)
+    view = item_or_404(item_id)
+    return page("desk/item.html", view=view, diff=view["diff"])
 
 
 def item_action(item_id: int, action, message: str):
@@ -271,7 +267,7 @@ def edit_title(item_id: int):
 def override_license(item_id: int):
     """Set the item's license with evidence; it is decided again."""
     form = request.form
-    return item_action(item_id, lambda: library().override_item_license(
+    return item_action(item_id, lambda: decisions.override_item_license(
         get_db(), pipeline_config(), item_id, form.get("license", "").strip(), form.get("evidence", ""),
         actor=actor(), confirm_contradiction=form.get("confirm") == "1", reason=reason_field() or None),
         "License recorded; the item was decided again.")
@@ -281,7 +277,7 @@ def override_license(item_id: int):
 def withdraw(item_id: int):
     """A confirmation page, then the withdrawal: the article answers 410 Gone."""
     if request.method == "GET":
-        return page("desk/withdraw.html", **item_or_404(item_id), reason=request.args.get("reason", ""))
+        return page("desk/withdraw.html", view=item_or_404(item_id), reason=request.args.get("reason", ""))
     return item_action(item_id, lambda: workflow.withdraw(get_db(), item_id, reason_field(), actor()),
                        "Withdrawn: the article is gone from the site and its feeds.")
 
@@ -320,13 +316,13 @@ def add_source():
     url = form.get("url", "").strip()
     trial, error = None, None
     try:
-        trial = library().add_source(get_db(), pipeline_config(), url, actor(), **fields, dry_run=True)
+        trial = decisions.add_source(get_db(), pipeline_config(), url, actor(), **fields, dry_run=True)
     except RepublisherError as exc:
         error = str(exc)
     if form.get("step") != "add" or (error and form.get("insist") != "1"):
         return page("desk/source_new.html", 200 if trial else 422, form=form, trial=trial, error=error)
     try:
-        source = library().add_source(get_db(), pipeline_config(), url, actor(), **fields)
+        source = decisions.add_source(get_db(), pipeline_config(), url, actor(), **fields)
     except RepublisherError as exc:
         return page("desk/source_new.html", 422, form=form, trial=trial, error=str(exc))
     return done(f"Source {source['name']} added.", url_for("desk.source", source_id=source["id"]))
@@ -367,7 +363,7 @@ def edit_source(source_id: int):
         fields.update(license=form["license"].strip(), license_evidence=form.get("evidence", ""))
     target = url_for("desk.source", source_id=source_id)
     try:
-        library().update_source(get_db(), pipeline_config(), source_id, actor(), **fields)
+        decisions.update_source(get_db(), pipeline_config(), source_id, actor(), **fields)
     except RepublisherError as exc:
         return refused(exc, target)
     return done("Source saved.", target)
