@@ -19,6 +19,8 @@ from republisher import accounts, create_app, storage
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough passphrase"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+# long enough for twenty argon2 hashes on a busy machine: the failures must fall within one window
+LOCKOUT_SECONDS = 10
 
 
 @pytest.fixture
@@ -88,12 +90,14 @@ def test_no_editor_action_is_possible_by_get(app):
 
 def test_a_login_starts_a_new_session_and_logout_ends_it_for_every_copy(app, editor):
     client = app.test_client()
-    csrf_token(client)
+    token_before = csrf_token(client)
     before = client.get_cookie("republisher_desk", path="/desk").value
-    response = log_in(client)
+    response = client.post("/desk/login", data={"name": "editor", "password": PASSWORD, "csrf_token": token_before})
     assert response.status_code == 302 and response.location == "/desk/"
     after = client.get_cookie("republisher_desk", path="/desk").value
     assert after != before
+    # nothing of the session before the login survives it, its CSRF token included
+    assert csrf_token(client, "/desk/sources/") != token_before
     assert client.get("/desk/").status_code == 200
 
     thief = app.test_client()
@@ -250,7 +254,7 @@ def two_servers(tmp_path):
     db.conn.close()
     env = dict(os.environ, PYTHONPATH=str(REPO), REPUBLISHER_DATABASE=str(database),
                REPUBLISHER_SECRET_KEY="shared-secret", REPUBLISHER_SITE_URL="http://127.0.0.1",
-               REPUBLISHER_TRUSTED_HOSTS="127.0.0.1", REPUBLISHER_LOGIN_LOCKOUT_SECONDS="4")
+               REPUBLISHER_TRUSTED_HOSTS="127.0.0.1", REPUBLISHER_LOGIN_LOCKOUT_SECONDS=str(LOCKOUT_SECONDS))
     processes, bases = [], []
     for _ in range(2):
         port = free_port()
@@ -291,10 +295,12 @@ def test_twenty_failures_spread_over_two_processes_lock_the_account_until_the_wi
         status, body, location = client.log_in(PASSWORD)
         assert status == 429 and "Too many failed logins" in body and not location
     db = storage.connect(str(database))
-    outcomes = [row["outcome"] for row in storage.login_attempts(db, "editor")]
+    attempts = storage.login_attempts(db, "editor")
     # the refused attempts never reached the hash: nothing in them was checked, so nothing says "failed"
-    assert outcomes == ["refused", "refused"] + ["failed"] * 20
-    time.sleep(4.2)
+    assert [row["outcome"] for row in attempts] == ["refused", "refused"] + ["failed"] * 20
+    last_failure = attempts[2]["at"]
+    assert clients[0].log_in(PASSWORD)[0] == 429, "the lock holds until the window has passed"
+    time.sleep(max(0.0, last_failure + LOCKOUT_SECONDS + 0.2 - time.time()))
     status, _, location = clients[1].log_in(PASSWORD)
     assert status == 302 and location.endswith("/desk/")
     assert clients[1].request("/desk/sources/")[0] == 200
