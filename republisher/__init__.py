@@ -22,12 +22,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder=template_folder())
     app.config.from_pyfile("config.py", silent=True)
     load_settings(app.config, test_config)
-    from . import cli, db, licenses, web
+    from . import cli, db, desk, licenses, web
 
     app.config["LICENSE_POLICY"] = policy_from_settings(app.config, licenses)
     db.init_app(app)
     cli.init_app(app)
     web.register(app)
+    desk.init_app(app)
     return app
 
 

@@ -689,6 +689,8 @@ def init_app(app) -> None:
                     audit_log_command, reprocess_command, serve_command, worker_command, demo_command,
                     backup_command):
         app.cli.add_command(command)
+    from .users_cli import users_cli  # here: it imports this module
+    app.cli.add_command(users_cli)
 
 
 def make_app(*args, **kwargs):

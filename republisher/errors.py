@@ -81,3 +81,15 @@ class BackupError(RepublisherError):
 
 class OpmlError(RepublisherError):
     """A subscription list could not be read; the message says why."""
+
+
+class AccountError(RepublisherError, ValueError):
+    """An account cannot be created or changed as asked (name, role or password not acceptable)."""
+
+
+class LoginFailedError(RepublisherError):
+    """The name or the password is wrong, or the account is disabled (the message never says which)."""
+
+
+class LoginLockedError(LoginFailedError):
+    """Too many failed logins: refused before the password is checked, until the lockout ends."""

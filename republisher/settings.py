@@ -82,6 +82,11 @@ SETTINGS = (
     Setting("USER_AGENT", "republisher/0.1 (license-aware feed mirror)", str, "User-Agent sent with every fetch."),
     Setting("CANONICAL_TO_ORIGINAL", True, parse_bool, "Article pages name the original as their canonical URL."),
     Setting("TRUSTED_HOSTS", "", parse_list, "Host names the site answers to; empty means SITE_URL's host (plus localhost in tests and the demo)."),
+    Setting("DESK_IDLE_SECONDS", 1800, parse_positive_int, "An editor's session ends after this many seconds without a request."),
+    Setting("LOGIN_LOCKOUT_SECONDS", 900, parse_positive_int, "Window of failed logins counted for a lockout, and how long the lockout lasts."),
+    Setting("LOGIN_MAX_FAILURES", 20, parse_positive_int, "Failed logins of one account within the window that lock it."),
+    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 100, parse_positive_int, "Failed logins from one client address within the window that lock it out."),
+    Setting("SECURE_COOKIES", None, parse_bool, "Mark the desk's cookie Secure; unset means yes when SITE_URL is https."),
 )
 
 

@@ -1128,3 +1128,140 @@ def decode_revision(row: dict | None) -> dict | None:
         return None
     return dict(row, **{key: _decoded(row.get(key), default) for key, default in REVISION_JSON_COLUMNS.items()
                         if key in row})
+
+
+@migrations(name="0009_desk_accounts")
+def m0009_desk_accounts(db: Database) -> None:
+    """Editors' accounts, their signed-in sessions, and login attempts for the lockout."""
+    db["users"].create({
+        "id": int, "name": str, "role": str, "password_hash": str, "disabled": int,
+        "created_at": str, "updated_at": str, "password_changed_at": str, "last_login_at": str,
+    }, pk="id", not_null={"name", "role", "password_hash", "created_at"}, defaults={"disabled": 0})
+    db.execute("CREATE UNIQUE INDEX idx_users_name ON users(name COLLATE NOCASE)")
+    db["user_sessions"].create({
+        "token_hash": str, "user_id": int, "created_at": str, "last_seen_at": float, "address": str,
+    }, pk="token_hash", foreign_keys=[("user_id", "users", "id")], not_null={"user_id", "last_seen_at"})
+    db["user_sessions"].create_index(["user_id"])
+    # at is Unix time in seconds (float): the lockout compares instants a fraction of a second apart
+    db["login_attempts"].create({
+        "id": int, "at": float, "account": str, "address": str, "outcome": str,
+    }, pk="id", not_null={"at", "account", "address", "outcome"})
+    db["login_attempts"].create_index(["account", "id"])
+    db["login_attempts"].create_index(["address", "id"])
+
+
+# ---------------------------------------------------------------- users, sessions, login attempts
+
+
+USER_COLUMNS = "id, name, role, disabled, created_at, updated_at, password_changed_at, last_login_at"
+
+
+def add_user(db: Database, name: str, role: str, password_hash: str) -> dict:
+    """Create an account; a name taken in any letter case is refused."""
+    now = utcnow()
+    with transaction(db):
+        if db.execute("SELECT 1 FROM users WHERE name = ? COLLATE NOCASE", [name]).fetchone():
+            raise ValueError(f"a user named {name} exists already")
+        user_id = db["users"].insert({"name": name, "role": role, "password_hash": password_hash,
+                                      "disabled": 0, "created_at": now, "updated_at": now,
+                                      "password_changed_at": now}).last_pk
+    return get_user(db, user_id)
+
+
+def get_user(db: Database, user_id: int) -> dict:
+    """One account by id (without its hash), or NotFoundError."""
+    rows = list(db.query(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id]))
+    if not rows:
+        raise NotFoundError(f"no user with id {user_id}")
+    return rows[0]
+
+
+def find_user(db: Database, name: str) -> dict | None:
+    """One account by name, any letter case, with its password hash; None when unknown."""
+    rows = list(db.query(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE name = ? COLLATE NOCASE", [name]))
+    return rows[0] if rows else None
+
+
+def list_users(db: Database) -> list[dict]:
+    """Every account by name, without hashes."""
+    return list(db.query(f"SELECT {USER_COLUMNS} FROM users ORDER BY name COLLATE NOCASE"))
+
+
+def update_user(db: Database, user_id: int, fields: dict, *, end_sessions: bool = False) -> dict:
+    """Change an account; ending its sessions in the same transaction when asked."""
+    with transaction(db):
+        db["users"].update(user_id, dict(fields, updated_at=utcnow()))
+        if end_sessions:
+            db.execute("DELETE FROM user_sessions WHERE user_id = ?", [user_id])
+    return get_user(db, user_id)
+
+
+def record_login(db: Database, user_id: int, token_hash: str, address: str, now: float) -> None:
+    """A successful login: a new session row and the login time."""
+    with transaction(db):
+        db["users"].update(user_id, {"last_login_at": utcnow()})
+        db["user_sessions"].insert({"token_hash": token_hash, "user_id": user_id, "created_at": utcnow(),
+                                    "last_seen_at": now, "address": address})
+
+
+def session_user(db: Database, token_hash: str) -> dict | None:
+    """The enabled account a session belongs to, with the session's last_seen_at; None when unknown."""
+    columns = ", ".join(f"u.{name.strip()}" for name in USER_COLUMNS.split(","))
+    rows = list(db.query(f"SELECT {columns}, s.last_seen_at FROM user_sessions s JOIN users u ON u.id = s.user_id "
+                         "WHERE s.token_hash = ? AND u.disabled = 0", [token_hash]))
+    return rows[0] if rows else None
+
+
+def touch_session(db: Database, token_hash: str, now: float) -> None:
+    """Note the session's latest request, for the idle expiry."""
+    with transaction(db):
+        db.execute("UPDATE user_sessions SET last_seen_at = ? WHERE token_hash = ?", [now, token_hash])
+
+
+def end_session(db: Database, token_hash: str) -> None:
+    """Forget one session (logout, idle expiry)."""
+    with transaction(db):
+        db.execute("DELETE FROM user_sessions WHERE token_hash = ?", [token_hash])
+
+
+def recent_failures(db: Database, column: str, value: str, limit: int, since_success: bool) -> list[float]:
+    """Times of the latest failed (or unfinished) attempts for an account or an address, newest first.
+
+    For an account, only those after its last successful login count.
+    """
+    if column not in ("account", "address"):
+        raise ValueError(f"login attempts are not counted by {column}")
+    after = (f"AND id > coalesce((SELECT max(id) FROM login_attempts WHERE {column} = ? AND outcome = 'ok'), 0) "
+             if since_success else "")
+    sql = (f"SELECT at FROM login_attempts WHERE {column} = ? AND outcome IN ('failed', 'checking') {after}"
+           "ORDER BY id DESC LIMIT ?")
+    params = [value, value, int(limit)] if since_success else [value, int(limit)]
+    return [row[0] for row in db.execute(sql, params).fetchall()]
+
+
+def begin_login_attempt(db: Database, account: str, address: str, now: float, limits: tuple[int, int],
+                        refusal) -> int | None:
+    """Under the write lock: None when refusal(account_failures, address_failures) gives a reason, else
+    the id of a new attempt.
+
+    The attempt is stored as 'checking' before the password is hashed, so that logins racing in other
+    processes count it already.
+    """
+    with transaction(db):
+        reason = refusal(recent_failures(db, "account", account, limits[0], since_success=True),
+                         recent_failures(db, "address", address, limits[1], since_success=False))
+        attempt_id = db["login_attempts"].insert({"at": now, "account": account, "address": address,
+                                                  "outcome": "refused" if reason else "checking"}).last_pk
+    return None if reason else attempt_id
+
+
+def finish_login_attempt(db: Database, attempt_id: int, succeeded: bool) -> None:
+    """Record whether the password was right."""
+    with transaction(db):
+        db["login_attempts"].update(attempt_id, {"outcome": "ok" if succeeded else "failed"})
+
+
+def login_attempts(db: Database, account: str, limit: int = 50) -> list[dict]:
+    """An account's latest login attempts, newest first."""
+    return list(db.query("SELECT * FROM login_attempts WHERE account = ? ORDER BY id DESC LIMIT ?",
+                         [account, int(limit)]))
