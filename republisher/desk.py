@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import accounts, decisions, ingest, review, storage, workflow
 from .db import get_db
 from .errors import LoginFailedError, LoginLockedError, NotFoundError, RepublisherError
+from .web import bounded_int
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 csrf = CSRFProtect()
@@ -163,7 +164,7 @@ def queue_filters() -> dict:
     source = request.args.get("source", "")
     status = request.args.get("status", "")
     return {
-        "source_id": int(source) if source.isdigit() else None,
+        "source_id": bounded_int(source),
         "status": status if status in workflow.STATUSES else None,
         "license": request.args.get("license", "").strip() or None,
         "changed_upstream": True if request.args.get("changed") == "1" else None,
@@ -195,7 +196,7 @@ def bulk():
     back = local_path(request.form.get("back")) or url_for("desk.queue")
     if action not in BULK_ACTIONS:
         abort(400, description="Choose approve or reject.")
-    ids = [int(value) for value in request.form.getlist("item") if value.isdigit()]
+    ids = [number for number in map(bounded_int, request.form.getlist("item")) if number is not None]
     if not ids:
         flash("No item was checked.", "error")
         return redirect(back)
@@ -218,7 +219,7 @@ def item_or_404(item_id: int) -> dict:
         abort(404, description="There is no item with this number.")
 
 
-@bp.get("/items/<int:item_id>")
+@bp.get("/items/<id:item_id>")
 def item(item_id: int):
     """An item as it will be published, with its license evidence, the sanitizer's changes and any diff."""
     view = item_or_404(item_id)
@@ -242,28 +243,28 @@ def reason_field() -> str:
     return request.form.get("reason", "").strip()
 
 
-@bp.post("/items/<int:item_id>/approve")
+@bp.post("/items/<id:item_id>/approve")
 def approve(item_id: int):
     """Publish the item (through the publish gate)."""
     return item_action(item_id, lambda: workflow.approve(get_db(), item_id, actor(), site_policy=policy()),
                        "Approved: the item is published.")
 
 
-@bp.post("/items/<int:item_id>/reject")
+@bp.post("/items/<id:item_id>/reject")
 def reject(item_id: int):
     """Keep the item off the site, with a reason."""
     return item_action(item_id, lambda: workflow.reject(get_db(), item_id, reason_field() or None, actor()),
                        "Rejected.")
 
 
-@bp.post("/items/<int:item_id>/title")
+@bp.post("/items/<id:item_id>/title")
 def edit_title(item_id: int):
     """Give the item another title; the credit says it was changed."""
     return item_action(item_id, lambda: workflow.edit_title(get_db(), item_id, request.form.get("title", ""),
                                                             actor()), "Title changed.")
 
 
-@bp.post("/items/<int:item_id>/license")
+@bp.post("/items/<id:item_id>/license")
 def override_license(item_id: int):
     """Set the item's license with evidence; it is decided again."""
     form = request.form
@@ -273,7 +274,7 @@ def override_license(item_id: int):
         "License recorded; the item was decided again.")
 
 
-@bp.route("/items/<int:item_id>/withdraw", methods=["GET", "POST"])
+@bp.route("/items/<id:item_id>/withdraw", methods=["GET", "POST"])
 def withdraw(item_id: int):
     """A confirmation page, then the withdrawal: the article answers 410 Gone."""
     if request.method == "GET":
@@ -282,14 +283,14 @@ def withdraw(item_id: int):
                        "Withdrawn: the article is gone from the site and its feeds.")
 
 
-@bp.post("/items/<int:item_id>/restore")
+@bp.post("/items/<id:item_id>/restore")
 def restore(item_id: int):
     """Bring a withdrawn item back: published when it passes the gate, else pending."""
     return item_action(item_id, lambda: workflow.restore(get_db(), item_id, reason_field(), actor(),
                                                          site_policy=policy()), "Restored.")
 
 
-@bp.post("/items/<int:item_id>/accept-change")
+@bp.post("/items/<id:item_id>/accept-change")
 def accept_change(item_id: int):
     """Publish the item's current revision in place of the approved one."""
     return item_action(item_id, lambda: workflow.accept_change(get_db(), item_id, actor(), site_policy=policy()),
@@ -336,7 +337,7 @@ def source_or_404(source_id: int) -> dict:
         abort(404, description="There is no source with this number.")
 
 
-@bp.get("/sources/<int:source_id>")
+@bp.get("/sources/<id:source_id>")
 def source(source_id: int):
     """A source's health, settings and recent fetches."""
     row = source_or_404(source_id)
@@ -346,7 +347,7 @@ def source(source_id: int):
                 fetches=storage.fetch_log(get_db(), source_id, limit=10))
 
 
-@bp.post("/sources/<int:source_id>")
+@bp.post("/sources/<id:source_id>")
 def edit_source(source_id: int):
     """Change a source's name, credit, interval, review, license with evidence, or credit removal."""
     source_or_404(source_id)
@@ -355,7 +356,7 @@ def edit_source(source_id: int):
               "auto_approve": form.get("auto_approve") == "1", "remove_credit": form.get("remove_credit") == "1"}
     interval = form.get("interval", "").strip()
     if interval:
-        if not interval.isdigit() or int(interval) < 300:
+        if bounded_int(interval) is None or int(interval) < 300:
             return refused(RepublisherError("The interval is a number of seconds, at least 300."),
                            url_for("desk.source", source_id=source_id))
         fields["interval_seconds"] = int(interval)
@@ -369,7 +370,7 @@ def edit_source(source_id: int):
     return done("Source saved.", target)
 
 
-@bp.post("/sources/<int:source_id>/fetch")
+@bp.post("/sources/<id:source_id>/fetch")
 def fetch_source(source_id: int):
     """Fetch the source now, whatever its schedule."""
     row = source_or_404(source_id)
@@ -387,8 +388,10 @@ def fetch_source(source_id: int):
 @admin_only
 def audit_log():
     """Who did what, when, to which item or source, and why (admins only)."""
-    before = request.args.get("before", "")
-    rows = storage.audit_entries(get_db(), limit=AUDIT_PAGE_SIZE + 1, before=int(before) if before.isdigit() else None)
+    before = request.args.get("before")
+    if before is not None and bounded_int(before) is None:
+        abort(400, description="This page link is not valid. Start again from the first page.")
+    rows = storage.audit_entries(get_db(), limit=AUDIT_PAGE_SIZE + 1, before=bounded_int(before))
     more = len(rows) > AUDIT_PAGE_SIZE
     rows = rows[:AUDIT_PAGE_SIZE]
     return page("desk/audit.html", rows=rows, next_before=rows[-1]["id"] if more and rows else None)

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from republisher import storage, workflow
+from republisher import accounts, storage, workflow
 
-from helpers import REPO, refresh, sample_feed
+from helpers import REPO, log_in, refresh, sample_feed
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
 HUGE = "9" * 30
@@ -61,7 +61,7 @@ def harbor(app, db, httpserver):
     """Harbor Wire with its items published: the source's slug and an item id."""
     source_id = publish_feed(app, db, httpserver, "/harbor", sample_feed("harbor-wire.xml"))
     items = storage.list_items(db, source_id=source_id, status="published")
-    return {"slug": storage.get_source(db, source_id)["slug"], "item_id": items[0]["id"]}
+    return {"slug": storage.get_source(db, source_id)["slug"], "item_id": items[0]["id"], "source_id": source_id}
 
 
 # ---------------------------------------------------------------- cursors and ids
@@ -238,7 +238,8 @@ HOSTILE_QUERIES = ["before=garbage", f"before={HUGE}", "before=%00", "q=%00", "q
 
 def hostile_paths(rule, harbor) -> list[str]:
     """The rule's path with each hostile value in each of its parts, and with real values and hostile queries."""
-    real = {"slug": harbor["slug"], "item_id": str(harbor["item_id"]), "chunk": "0", "filename": "site.css"}
+    real = {"slug": harbor["slug"], "item_id": str(harbor["item_id"]), "source_id": str(harbor["source_id"]),
+            "chunk": "0", "filename": "site.css"}
     parts = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule)
 
     def build(values: dict) -> str:
@@ -264,6 +265,20 @@ def test_every_get_route_survives_hostile_values(app, client, harbor):
                 assert response.headers.get("Content-Security-Policy"), path
             checked += 1
     assert checked > 300
+
+
+def test_every_desk_page_survives_hostile_values_for_a_logged_in_admin(app, db, client, harbor):
+    accounts.add_user(db, "chief", "admin", "a long enough passphrase")
+    assert log_in(client, "chief", "a long enough passphrase").status_code == 302
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.rule.startswith("/desk/")
+             and rule.endpoint != "desk.logout"]
+    assert len(rules) >= 5
+    for rule in rules:
+        for path in hostile_paths(rule, harbor):
+            response = client.get(path)
+            assert response.status_code < 500, (path, response.status_code)
+            assert b"Traceback" not in response.data, path
+    assert client.get("/desk/").status_code == 200  # still logged in: the walk was not sent to the login page
 
 
 # ---------------------------------------------------------------- through the production server

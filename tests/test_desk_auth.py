@@ -1,8 +1,8 @@
 """The desk's doors: login, sessions, CSRF on every form, cookies only under /desk, and the lockout."""
 
 import http.cookiejar
-import os
 import re
+import os
 import socket
 import subprocess
 import sys
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+import helpers
+from helpers import CSRF_FIELD, csrf_token
 from republisher import accounts, create_app, storage
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough passphrase"
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 # long enough for twenty argon2 hashes on a busy machine: the failures must fall within one window
 LOCKOUT_SECONDS = 10
 
@@ -35,24 +36,16 @@ def admin(db):
     return accounts.add_user(db, "chief", "admin", PASSWORD)
 
 
-def csrf_token(client, path="/desk/login") -> str:
-    """The CSRF token of a desk form, as the browser would read it."""
-    return CSRF_FIELD.search(client.get(path).get_data(as_text=True)).group(1)
-
-
 def log_in(client, name="editor", password=PASSWORD, next_path=None):
     """Post the login form with its token; returns the response."""
-    form = {"name": name, "password": password, "csrf_token": csrf_token(client)}
-    if next_path is not None:
-        form["next"] = next_path
-    return client.post("/desk/login", data=form)
+    return helpers.log_in(client, name, password, next_path)
 
 
 def desk_rules(app):
     """Every desk route but the login form, with a URL for it (numbers for its arguments)."""
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("desk.") and rule.endpoint != "desk.login":
-            yield rule, rule.rule.replace("<int:item_id>", "1").replace("<int:source_id>", "1")
+            yield rule, re.sub(r"<[^>]+>", "1", rule.rule)
 
 
 def test_every_desk_route_sends_strangers_to_the_login(app):

@@ -4,11 +4,10 @@ import re
 
 import pytest
 
-from helpers import refresh
+from helpers import csrf_token, log_in, refresh
 from republisher import accounts, storage
 
 PASSWORD = "a long enough passphrase"
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def feed(items: list[tuple[str, str]], license_url: str | None = "https://creativecommons.org/licenses/by/4.0/") -> bytes:
@@ -37,14 +36,13 @@ def desk(app, db):
     """A client logged in as an editor."""
     accounts.add_user(db, "ines", "editor", PASSWORD)
     client = app.test_client()
-    token = CSRF_FIELD.search(client.get("/desk/login").get_data(as_text=True)).group(1)
-    client.post("/desk/login", data={"name": "ines", "password": PASSWORD, "csrf_token": token})
+    log_in(client, "ines", PASSWORD)
     return client
 
 
 def post(client, path: str, form: dict, page: str = "/desk/"):
     """Post a desk form with the token of a page, following the redirect."""
-    token = CSRF_FIELD.search(client.get(page).get_data(as_text=True)).group(1)
+    token = csrf_token(client, page)
     return client.post(path, data=dict(form, csrf_token=token), follow_redirects=True)
 
 
@@ -181,8 +179,7 @@ def test_the_address_guard_applies_to_the_desk(tmp_path, db):
     guard_db = storage.connect(app.config["DATABASE"])
     accounts.add_user(guard_db, "ines", "editor", PASSWORD)
     client = app.test_client()
-    token = CSRF_FIELD.search(client.get("/desk/login").get_data(as_text=True)).group(1)
-    client.post("/desk/login", data={"name": "ines", "password": PASSWORD, "csrf_token": token})
+    log_in(client, "ines", PASSWORD)
     for url in ("http://127.0.0.1:9/feed", "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd"):
         page = post(client, "/desk/sources/new", {"url": url, "step": "add", "insist": "1"}, page="/desk/sources/new")
         assert page.status_code == 422, url
