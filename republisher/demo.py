@@ -1,5 +1,6 @@
 """`republisher demo`: the whole service on an embedded default, with bundled sample feeds served locally."""
 
+import secrets
 import shutil
 import signal
 import socket
@@ -9,10 +10,11 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import create_app, demo_sites, ingest, storage, workflow
+from . import accounts, create_app, demo_sites, ingest, storage, workflow
 
 PARS_EVIDENCE = ("Site footer of every page: \"All Content by Pars Ruz News Agency is licensed under a "
                  "Creative Commons Attribution 4.0 International License.\"")
+DEMO_EDITOR = "editor"
 # (file, display name, editor's license and evidence, auto-approve, approve what is pending)
 DEMO_SOURCES = (
     ("harbor-wire.xml", "Harbor Wire", None, None, True, False),
@@ -82,8 +84,19 @@ def build_demo(database: str, feeds_base: str, site_url: str):
     for source_id in to_approve:
         for item in storage.list_items(db, status="pending", source_id=source_id):
             workflow.approve(db, item["id"], actor="demo", site_policy=app.config["LICENSE_POLICY"])
+    login = demo_login(db)
     db.conn.close()
-    return app, reports
+    return app, reports, login
+
+
+def demo_login(db) -> tuple[str, str]:
+    """The demo editor's name and a fresh password (set anew on a rerun: the old one is only stored hashed)."""
+    password = secrets.token_urlsafe(12)
+    if storage.find_user(db, DEMO_EDITOR):
+        accounts.set_password(db, DEMO_EDITOR, password)
+    else:
+        accounts.add_user(db, DEMO_EDITOR, "admin", password)
+    return DEMO_EDITOR, password
 
 
 @click.command("demo")
@@ -111,10 +124,10 @@ def demo_command(host, port, feeds_port, database, keep, no_serve):
     try:
         server, feeds_base = demo_sites.serve_sample_sites(host, feeds_port)
         site_url = f"http://{host}:{port}"
-        app, reports = build_demo(database, feeds_base, site_url)
+        app, reports, login = build_demo(database, feeds_base, site_url)
         print_summary(database, feeds_base, reports)
         if not no_serve:
-            print_next_steps(database, site_url)
+            print_next_steps(database, site_url, login)
             serve_app(app, host, port, site_url)
     finally:
         if server:
@@ -148,9 +161,10 @@ def print_summary(database: str, feeds_base: str, reports: list) -> None:
     db.conn.close()
 
 
-def print_next_steps(database: str, site_url: str) -> None:
-    """The commands an operator tries next, on this database."""
+def print_next_steps(database: str, site_url: str, login: tuple[str, str]) -> None:
+    """The editors' desk and its login, and the commands an operator tries next, on this database."""
     click.echo(f"""
+The editors' desk: {site_url}/desk/  (log in as {login[0]}, password {login[1]})
 Next, in another terminal:
   export REPUBLISHER_DATABASE={database}
   republisher items list --status pending     # what waits for an editor

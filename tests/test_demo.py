@@ -1,5 +1,6 @@
 """`republisher demo` as an operator runs it: a working mirror, pictures that load, and nothing left behind."""
 
+import http.cookiejar
 import os
 import re
 import signal
@@ -8,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
@@ -41,6 +43,16 @@ def read(url: str) -> tuple[int, str, bytes]:
     """Status, content type and body of a GET."""
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.headers.get("Content-Type", ""), response.read()
+
+
+def log_in(site: str, name: str, password: str) -> str:
+    """Log in to the desk as a browser would (cookie, CSRF token); returns the page the login leads to."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = browser.open(site + "/desk/login", timeout=10).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"name": name, "password": password, "csrf_token": token}).encode()
+    with browser.open(site + "/desk/login", data=data, timeout=30) as landed:
+        return landed.geturl() + "\n" + landed.read().decode()
 
 
 def start_demo(*args, env=None) -> tuple[subprocess.Popen, list[str]]:
@@ -87,6 +99,11 @@ def test_the_demo_serves_credited_articles_with_pictures_that_load_and_leaves_no
         for picture in set(pictures):
             status, content_type, body = read(picture if picture.startswith("http") else site + picture)
             assert status == 200 and content_type.startswith("image/") and body[:8] == b"\x89PNG\r\n\x1a\n", picture
+        desk, name, password = re.search(r"^The editors' desk: (\S+)  \(log in as (\S+), password (\S+)\)$",
+                                         output, re.M).groups()
+        assert desk == site + "/desk/"
+        landed = log_in(site, name, password)
+        assert landed.startswith(site + "/desk/\n") and "Log out" in landed
     finally:
         process.send_signal(signal.SIGINT)
         remaining, _ = process.communicate(timeout=30)
