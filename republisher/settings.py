@@ -82,6 +82,7 @@ SETTINGS = (
     Setting("USER_AGENT", "republisher/0.1 (license-aware feed mirror)", str, "User-Agent sent with every fetch."),
     Setting("CANONICAL_TO_ORIGINAL", True, parse_bool, "Article pages name the original as their canonical URL."),
     Setting("TRUSTED_HOSTS", "", parse_list, "Host names the site answers to; empty means SITE_URL's host (plus localhost in tests and the demo)."),
+    Setting("DATABASE_BUSY_TIMEOUT", 15.0, parse_positive_float, "Seconds the fetcher waits for another writer's lock before its fetch fails."),
 )
 
 
