@@ -343,6 +343,7 @@ class Result:
     ingest_seconds: float
     stored_items: int
     database: Path
+    violations: list[str] = field(default_factory=list)
 
     @property
     def server_errors(self) -> list[Sample]:
@@ -442,7 +443,11 @@ def report(result: Result) -> str:
              f"baseline {result.baseline_seconds:.1f} s, ingest {result.ingest_seconds:.1f} s; "
              f"requests served {len(result.samples)}; 5xx {len(result.server_errors)}; "
              f"connection errors {len(result.failures)}; 'database is locked' {len(result.locked)}; "
-             f"server stderr problems {len(result.server_problems)}; fetch errors {len(result.fetch_problems)}",
+             f"server stderr problems {len(result.server_problems)}; fetch errors {len(result.fetch_problems)}; "
+             f"broken promises {len(result.violations)}",
+             f"requests per second: baseline {throughput(result, 'baseline', result.baseline_seconds):.0f}, "
+             f"ingest {throughput(result, 'ingest', result.ingest_seconds):.0f}; longest wait during ingest "
+             f"{result.slowest('ingest'):.2f} s",
              f"{'kind':<12}{'base n':>8}{'base p50':>10}{'base p99':>10}{'ingest n':>10}{'ing p50':>10}"
              f"{'ing p99':>10}{'ing max':>10}{'p50 x':>8}{'p99 x':>8}"]
     for kind in ("all", "page", "cold", "feed", "conditional"):
@@ -450,9 +455,22 @@ def report(result: Result) -> str:
         lines.append(f"{kind:<12}{base['requests']:>8}{base['p50']:>10.1f}{base['p99']:>10.1f}{busy['requests']:>10}"
                      f"{busy['p50']:>10.1f}{busy['p99']:>10.1f}{busy['max']:>10.1f}"
                      f"{busy['p50'] / base['p50']:>7.2f}x{busy['p99'] / base['p99']:>7.2f}x")
-    for problem in (result.failures + result.server_problems + result.fetch_problems)[:10]:
+    for problem in (result.failures + result.server_problems + result.fetch_problems + result.violations)[:10]:
         lines.append(f"  problem: {problem}")
     return "\n".join(lines)
+
+
+def throughput(result: Result, phase: str, seconds: float) -> float:
+    """Requests answered per second in a phase."""
+    return sum(1 for sample in result.samples if sample.phase == phase) / max(seconds, 1e-9)
+
+
+def broken_promises(database: Path) -> list[str]:
+    """The shared check of the test suite (tests/invariants.py) on the database the run left."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from invariants import violations
+
+    return violations(database)
 
 
 def main() -> None:
@@ -482,8 +500,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="republisher-load-") as workdir:
         for mode in modes:
             result = run(mode, sources, options.items, seeds, options.clients, baseline, limit, Path(workdir))
+            result.violations = broken_promises(result.database)
             print(report(result), flush=True)
-            failed |= bool(result.server_errors or result.failures or result.locked or result.fetch_problems)
+            failed |= bool(result.server_errors or result.failures or result.locked or result.fetch_problems
+                           or result.violations)
     sys.exit(1 if failed else 0)
 
 
