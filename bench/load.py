@@ -253,26 +253,32 @@ class Load:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         while not self.stop.is_set() and len(self.samples) < 2 * MAX_REQUESTS_PER_PHASE:
             kind, path = self.pick(rng, etags)
-            headers = {"Accept-Encoding": "gzip"}
-            if kind == "conditional":
-                headers["If-None-Match"] = etags[path]
-            started = time.monotonic()
-            try:
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self.note_failure(f"{path}: {type(exc).__name__}: {exc}")
+            if not self.request(connection, kind, path, etags):
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                continue
-            elapsed = time.monotonic() - started
-            if response.getheader("ETag") and response.status == 200:
-                etags[path] = response.getheader("ETag")
-            locked = bool(LOCKED.search(body.decode("latin-1"))) if response.status >= 500 or b"locked" in body else False
-            with self.lock:
-                self.samples.append(Sample(self.phase, kind, path, response.status, elapsed, locked))
         connection.close()
+
+    def request(self, connection: http.client.HTTPConnection, kind: str, path: str, etags: dict) -> bool:
+        """Send one request and keep its sample; False when the connection failed."""
+        headers = {"Accept-Encoding": "gzip"}
+        if kind == "conditional":
+            headers["If-None-Match"] = etags[path]
+        started = time.monotonic()
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.note_failure(f"{path}: {type(exc).__name__}: {exc}")
+            return False
+        elapsed = time.monotonic() - started
+        if response.getheader("ETag") and response.status == 200:
+            etags[path] = response.getheader("ETag")
+        # only an error page could name a lock, and error pages are never compressed
+        locked = response.status >= 400 and bool(LOCKED.search(body.decode("utf-8", "replace")))
+        with self.lock:
+            self.samples.append(Sample(self.phase, kind, path, response.status, elapsed, locked))
+        return True
 
     def pick(self, rng: random.Random, etags: dict) -> tuple[str, str]:
         """The next request: a kind and a path."""
@@ -363,7 +369,8 @@ class Result:
 
 def server_log_problems(path: Path) -> list[str]:
     """Lines of the server's stderr that tell of trouble: tracebacks, errors, locks."""
-    wanted = re.compile(r"Traceback|ERROR|Exception|locked|Internal Server Error", re.IGNORECASE)
+    wanted = re.compile(r"Traceback|ERROR|Exception|locked|Internal Server Error|failed|not recorded|"
+                        r"not refreshed|disk is full|read-only|readonly", re.IGNORECASE)
     return [line for line in path.read_text(errors="replace").splitlines() if wanted.search(line)]
 
 
@@ -373,46 +380,63 @@ def server_log_problems(path: Path) -> list[str]:
 def run(mode: str, sources: int, items: int, seed_sources: int, clients: int, baseline_seconds: float,
         max_seconds: float, workdir: Path) -> Result:
     """One load run with the fetcher in the server (`server`) or in a process of its own (`process`)."""
-    database, stderr_path = workdir / f"load-{mode}.sqlite", workdir / f"server-{mode}.log"
+    database, server_log, worker_log = (workdir / f"{name}-{mode}{suffix}" for name, suffix in
+                                        (("load", ".sqlite"), ("server", ".log"), ("worker", ".log")))
     feed_server, feeds = start_feed_server(items)
-    server = worker = None
+    processes = [feed_server]
     try:
         port = free_port()
         env = site_environment(database, port)
         # the batch is due once the server is up and the baseline measured; the worker sleeps until then
         batch, ingest_at = prepare(database, feeds, seed_sources, sources, STARTUP_SECONDS + baseline_seconds)
-        server = start_server(env, port, mode == "server", stderr_path)
+        processes.append(start_server(env, port, mode == "server", server_log))
         load = Load(port, article_paths(port), clients)
-        readers = load.start()
-        started = time.monotonic()
-        wait_until(ingest_at)
-        baseline_taken = time.monotonic() - started
-        load.phase = "ingest"
-        ingest_started = time.monotonic()
-        worker_output = workdir / f"worker-{mode}.log"
-        if mode == "process":
-            worker = subprocess.Popen(flask_command("worker", "--once"), cwd=REPO, env=env,
-                                      stdout=open(worker_output, "w"), stderr=subprocess.STDOUT)
-        while batch_done(database, batch) < len(batch) and time.monotonic() - ingest_started < max_seconds:
-            time.sleep(0.25)
-        ingest_seconds = time.monotonic() - ingest_started
-        load.stop.set()
-        for reader in readers:  # each finishes the request it is in before the server goes away
-            reader.join(timeout=120)
-        if worker is not None:
-            worker.wait(timeout=max_seconds)
-        fetch_problems = fetch_log_problems(database)
-        if worker_output.exists():
-            fetch_problems += [line for line in worker_output.read_text().splitlines() if "ERROR" in line or LOCKED.search(line)]
-        if batch_done(database, batch) < len(batch):
-            fetch_problems.append(f"only {batch_done(database, batch)} of {len(batch)} sources fetched in {max_seconds} s")
+        baseline_taken, ingest_seconds = measure(load, mode, env, database, batch, ingest_at, max_seconds,
+                                                 worker_log, processes)
     finally:
-        for process in (worker, server, feed_server):
-            if process is not None and process.poll() is None:
+        for process in reversed(processes):
+            if process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)
-    return Result(mode, sources, items, seed_sources, load.samples, load.failures, server_log_problems(stderr_path),
-                  fetch_problems, baseline_taken, ingest_seconds, stored_count(database), database)
+    return Result(mode, sources, items, seed_sources, load.samples, load.failures, server_log_problems(server_log),
+                  fetcher_problems(database, batch, worker_log, max_seconds), baseline_taken, ingest_seconds,
+                  stored_count(database), database)
+
+
+def measure(load: Load, mode: str, env: dict, database: Path, batch: list[int], ingest_at: str,
+            max_seconds: float, worker_log: Path, processes: list) -> tuple[float, float]:
+    """Read the site through the baseline and the ingest phase; returns the two phases' seconds."""
+    readers = load.start()
+    started = time.monotonic()
+    wait_until(ingest_at)
+    baseline_taken = time.monotonic() - started
+    load.phase = "ingest"
+    ingest_started = time.monotonic()
+    worker = None
+    if mode == "process":
+        worker = subprocess.Popen(flask_command("worker", "--once"), cwd=REPO, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=open(worker_log, "w"))
+        processes.append(worker)
+    while batch_done(database, batch) < len(batch) and time.monotonic() - ingest_started < max_seconds:
+        time.sleep(0.25)
+    ingest_seconds = time.monotonic() - ingest_started
+    load.stop.set()
+    for reader in readers:  # each finishes the request it is in before the server goes away
+        reader.join(timeout=120)
+    if worker is not None:
+        worker.wait(timeout=max_seconds)
+    return baseline_taken, ingest_seconds
+
+
+def fetcher_problems(database: Path, batch: list[int], worker_log: Path, max_seconds: float) -> list[str]:
+    """Errors in the fetch log, anything the separate fetcher wrote to stderr, and sources never fetched."""
+    problems = fetch_log_problems(database)
+    if worker_log.exists():
+        problems += [line for line in worker_log.read_text(errors="replace").splitlines() if line.strip()]
+    done = batch_done(database, batch)
+    if done < len(batch):
+        problems.append(f"only {done} of {len(batch)} sources fetched in {max_seconds} s")
+    return problems
 
 
 def wait_until(moment: str) -> None:
