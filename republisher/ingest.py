@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,6 +29,7 @@ class IngestConfig:
     per_host: int = 2
     interval: int = 1800
     max_backoff: int = 86400
+    busy_timeout: float = storage.BUSY_TIMEOUT_SECONDS
 
 
 def config_from_settings(settings: dict, policy: frozenset) -> IngestConfig:
@@ -45,6 +47,7 @@ def config_from_settings(settings: dict, policy: frozenset) -> IngestConfig:
         per_host=settings["FETCH_PER_HOST"],
         interval=settings["FETCH_INTERVAL"],
         max_backoff=settings["FETCH_MAX_BACKOFF"],
+        busy_timeout=settings.get("DATABASE_BUSY_TIMEOUT", storage.BUSY_TIMEOUT_SECONDS),
     )
 
 
@@ -130,12 +133,33 @@ def refresh_source(db, source: dict, config: IngestConfig) -> FetchReport:
         unchanged=counts["unchanged"], blocked=counts["blocked"], error=error, warning=stored.warning,
         duration_ms=int((time.monotonic() - started) * 1000))
     log_row = {key: value for key, value in report.as_dict().items() if key not in ("source_id", "name")}
-    storage.record_fetch(db, source["id"], dict(log_row, started_at=started_at, url=source["url"]), fields)
-    decisions.sync_public_index(db)
-    log.info("fetched source=%s status=%s bytes=%s ms=%s new=%s updated=%s blocked=%s error=%s warning=%s",
-             source["id"], report.status, report.bytes, report.duration_ms, report.new, report.updated,
-             report.blocked, report.error, report.warning)
+    try:
+        storage.record_fetch(db, source["id"], dict(log_row, started_at=started_at, url=source["url"]), fields)
+        decisions.sync_public_index(db)
+    except sqlite3.OperationalError as exc:
+        # the source keeps its schedule, so it is due again at once: nothing is lost but this log row
+        log.error("source %s: fetch not recorded, %s", source["id"], database_failure(exc))
+    log.log(logging.WARNING if report.error else logging.INFO,
+            "fetched source=%s status=%s bytes=%s ms=%s new=%s updated=%s blocked=%s error=%s warning=%s",
+            source["id"], report.status, report.bytes, report.duration_ms, report.new, report.updated,
+            report.blocked, report.error, report.warning)
     return report
+
+
+DATABASE_CAUSES = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_BUSY": "the database is locked by another writer",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+    "SQLITE_IOERR": "the disk could not be read or written",
+}
+
+
+def database_failure(exc: sqlite3.Error) -> str:
+    """One line naming what is wrong with the database, in words and with SQLite's own message."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    cause = next((text for name, text in DATABASE_CAUSES.items() if code.startswith(name)), "database error")
+    return f"{cause} ({code or type(exc).__name__}: {exc})"
 
 
 def describe_failure(exc: Exception, source: dict) -> str:
@@ -144,6 +168,8 @@ def describe_failure(exc: Exception, source: dict) -> str:
         return str(exc) or type(exc).__name__
     if isinstance(exc, RepublisherError):
         return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, sqlite3.OperationalError):
+        return database_failure(exc)
     log.exception("unexpected error while refreshing source %s", source["id"])
     return f"internal error: {type(exc).__name__}: {exc}"
 
@@ -171,6 +197,8 @@ def ingest_body(db, source: dict, result, config: IngestConfig) -> Stored:
             continue
         try:
             counts[decisions.record_revision(db, batch, entry, stored)] += 1
+        except sqlite3.OperationalError:
+            raise  # the database's trouble, not the entry's: the rest of the body waits for the next fetch
         except Exception as exc:  # one broken entry must not keep the others of its feed out
             if not isinstance(exc, RepublisherError):
                 log.exception("entry %s of source %s could not be processed", entry.identity, source["id"])
@@ -303,7 +331,7 @@ def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> li
     def run(source: dict) -> FetchReport:
         """Refresh one source on this thread's connection."""
         if getattr(local, "db", None) is None:
-            local.db = storage.connect(config.database)
+            local.db = storage.connect(config.database, config.busy_timeout)
         with host_slot(source["url"]):
             return refresh_source(local.db, source, config)
 
@@ -317,9 +345,13 @@ def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> li
                 report = future.result()
             except Exception as exc:  # storage trouble on one source still leaves the others
                 source = futures[future]
-                log.exception("refresh of source %s failed", source["id"])
-                report = FetchReport(source["id"], source["name"], source["url"], "error",
-                                     error=f"internal error: {exc}")
+                if isinstance(exc, sqlite3.OperationalError):
+                    error = database_failure(exc)
+                    log.error("refresh of source %s failed: %s", source["id"], error)
+                else:
+                    log.exception("refresh of source %s failed", source["id"])
+                    error = f"internal error: {exc}"
+                report = FetchReport(source["id"], source["name"], source["url"], "error", error=error)
             reports.append(report)
             if progress:
                 progress(report)

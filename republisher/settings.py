@@ -87,6 +87,7 @@ SETTINGS = (
     Setting("LOGIN_MAX_FAILURES", 20, parse_positive_int, "Failed logins of one account within the window that lock it."),
     Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 100, parse_positive_int, "Failed logins from one client address within the window that lock it out."),
     Setting("SECURE_COOKIES", None, parse_bool, "Mark the desk's cookie Secure; unset means yes when SITE_URL is https."),
+    Setting("DATABASE_BUSY_TIMEOUT", 15.0, parse_positive_float, "Seconds the fetcher waits for another writer's lock before its fetch fails."),
 )
 
 

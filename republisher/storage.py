@@ -30,10 +30,10 @@ def later(seconds: float) -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-def connect(path: str) -> Database:
-    """Open the database with WAL and a busy timeout; one connection per thread."""
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+def connect(path: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Database:
+    """Open the database with WAL and a busy timeout (seconds); one connection per thread."""
+    conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     db = Database(conn)
     if str(path) != ":memory:":
         db.enable_wal()
