@@ -129,7 +129,7 @@ def refused(error: RepublisherError, target: str):
 def login():
     """The login form; a right name and password start a new session."""
     target = local_path(request.values.get("next")) or url_for("desk.queue")
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD show the form; only a POST is a login attempt
         if g.user is not None:
             return redirect(target)
         return page("desk/login.html", next=target)
