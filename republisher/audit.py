@@ -17,6 +17,6 @@ def audit(db, site_policy: frozenset) -> list[dict]:
 
 def item_problems(row: dict, policy: frozenset) -> list[str]:
     """What is wrong with one published item's approved revision, by the publish gate."""
-    if not row["decision"]:
+    if row["revision_id"] is None:
         return ["published without an approved revision"]
-    return gate.problems(row["decision"], row["attribution"], row["content_html"], policy)
+    return gate.problems(row["decision"] or {}, row["attribution"], row["content_html"], policy)

@@ -569,7 +569,8 @@ def newest_item_url(db: Database, source_id: int) -> str | None:
 def published_with_approved_revision(db: Database):
     """Every published item with its approved revision's decision and credit, by id."""
     rows = db.query(
-        "select i.id, coalesce(r.title, i.title) as title, i.source_id, r.decision, r.attribution, r.content_html "
+        "select i.id, coalesce(r.title, i.title) as title, i.source_id, r.id as revision_id, r.decision, "
+        "r.attribution, r.content_html "
         "from items i "
         "left join item_revisions r on r.id = i.approved_revision_id where i.status = 'published' order by i.id")
     return (dict(row, decision=_decoded(row["decision"]), attribution=_decoded(row["attribution"], {}))
