@@ -73,3 +73,7 @@ class UnknownLicenseError(RepublisherError, ValueError):
 
 class SanitizeError(RepublisherError):
     """Content HTML could not be sanitized; the item is kept out of publishing."""
+
+
+class BudgetExceededError(FetchError):
+    """One source's refresh used more CPU time, memory or wall-clock time than allowed and was stopped."""

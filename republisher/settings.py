@@ -46,6 +46,14 @@ def parse_site_url(value) -> str:
     return text
 
 
+def parse_log_format(value) -> str:
+    """'plain' or 'json'."""
+    text = str(value).strip().lower()
+    if text not in ("plain", "json"):
+        raise ValueError(f"expected plain or json, got {value!r}")
+    return text
+
+
 def parse_list(value) -> tuple[str, ...]:
     """A comma or space separated list."""
     if isinstance(value, (list, tuple, frozenset, set)):
@@ -82,6 +90,13 @@ SETTINGS = (
     Setting("USER_AGENT", "republisher/0.1 (license-aware feed mirror)", str, "User-Agent sent with every fetch."),
     Setting("CANONICAL_TO_ORIGINAL", True, parse_bool, "Article pages name the original as their canonical URL."),
     Setting("TRUSTED_HOSTS", "", parse_list, "Host names the site answers to; empty means SITE_URL's host (plus localhost in tests and the demo)."),
+    Setting("FETCH_MIN_INTERVAL", 300, parse_positive_int, "Shortest seconds between two fetches of a source, whatever it asks for."),
+    Setting("FETCH_CPU_SECONDS", 60, parse_positive_int, "CPU seconds one source's fetch, parse and store may use before it is stopped."),
+    Setting("FETCH_SOURCE_DEADLINE", 120.0, parse_positive_float, "Wall-clock seconds one source's fetch, parse and store may take before it is stopped."),
+    Setting("FETCH_MEMORY_MB", 1024, parse_positive_int, "Address space in MiB of the process that fetches one source."),
+    Setting("FETCH_LEASE_SECONDS", 30.0, parse_positive_float, "Seconds the fetcher's lease lasts unless renewed; bounds a takeover after a crash."),
+    Setting("FETCH_STUCK_AFTER", 300.0, parse_positive_float, "Seconds without a fetch cycle, while sources are due, after which /healthz answers 503."),
+    Setting("LOG_FORMAT", "plain", parse_log_format, "Log lines on stderr in serve and worker: plain or json."),
 )
 
 
