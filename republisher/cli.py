@@ -343,9 +343,10 @@ def run_fetch(sources: list[dict], show_progress: bool, due_only: bool = False) 
     """Refresh sources, with a progress bar on a terminal."""
     config = pipeline_config()
     if not show_progress or len(sources) < 2:
-        return ingest.refresh_many(sources, config, due_only=due_only)
+        return ingest.refresh_many(sources, config, due_only=due_only, isolated=True)
     with click.progressbar(length=len(sources), label="Fetching", file=sys.stderr) as bar:
-        return ingest.refresh_many(sources, config, progress=lambda report: bar.update(1), due_only=due_only)
+        return ingest.refresh_many(sources, config, progress=lambda report: bar.update(1), due_only=due_only,
+                                   isolated=True)
 
 
 def describe_report(report) -> str:

@@ -174,7 +174,7 @@ def run_round(db, config: ingest.IngestConfig, on_round=None, on_check=None) -> 
         on_check(checks)
     due = storage.due_sources(db)
     if due:
-        reports = ingest.refresh_many(due, config, due_only=True)
+        reports = ingest.refresh_many(due, config, due_only=True, isolated=True)
         if on_round:
             on_round(reports)
     storage.record_cycle(db, lease.holder_id())
