@@ -21,7 +21,7 @@ from invariants import assert_invariants, fetcher_problems
 from republisher import create_app, storage, worker
 
 RUNS = int(os.environ.get("CRASH_RUNS", "20"))
-ITEMS = 80
+ITEMS = 40
 SEED = 20240611
 
 
