@@ -3,16 +3,18 @@
 import functools
 import getpass
 import json
+import re
 import sqlite3
 import sys
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from . import audit, bulk_sources, decisions, feeds, ingest, licenses, opml, reprocess, review, storage, watch, workflow
+from . import audit, bulk_sources, decisions, feeds, ingest, lease, licenses, opml, reprocess, review, storage, watch, workflow
 from .db import get_db
-from .errors import ConfigError, RepublisherError
+from .errors import ConfigError, NotFoundError, RepublisherError
 
 
 class WholeHelpGroup(AppGroup):
@@ -375,23 +377,35 @@ def sources_export(file):
     file.write(bulk_sources.export_subscriptions(get_db(), current_app.config["SITE_NAME"]))
 
 
-@click.command("fetch")
+FETCH_EPILOG = """\b
+Exit codes (for cron):
+  0  every source fetched (or none was due)
+  1  at least one fetch failed (each failure is printed), or the database could not be used
+  2  usage error: an unknown option, or a source id that does not exist"""
+
+
+@click.command("fetch", epilog=FETCH_EPILOG)
 @with_appcontext
 @click.option("--source", "source_ids", type=int, multiple=True, help="Fetch this source (repeatable).")
 @click.option("--all", "fetch_all", is_flag=True, help="Fetch every source, due or not.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @clear_errors
 def fetch_command(source_ids, fetch_all, as_json):
-    """Fetch due sources (or the named ones, or all) and store new items."""
+    """Fetch due sources (or the named ones, or all) and store new items.
+
+    A source another process is fetching at this moment is left to it and reported as busy.
+    """
     db = get_db()
     storage.migrate(db)
     if source_ids:
-        sources = [storage.get_source(db, source_id) for source_id in source_ids]
+        sources = [named_source(db, source_id) for source_id in source_ids]
     elif fetch_all:
         sources = storage.list_sources(db)
     else:
         sources = storage.due_sources(db)
-    reports = run_fetch(sources, show_progress=not as_json and sys.stdout.isatty())
+    reports = run_fetch(sources, show_progress=not as_json and sys.stdout.isatty(),
+                        due_only=not (source_ids or fetch_all))
+    storage.record_cycle(db, lease.holder_id())
     if as_json:
         emit_json([report.as_dict() for report in reports])
     else:
@@ -399,17 +413,26 @@ def fetch_command(source_ids, fetch_all, as_json):
             click.echo(describe_report(report))
         if not reports:
             click.echo("No source is due.")
-    if reports and all(report.outcome == "error" for report in reports):
+    if any(report.outcome == "error" for report in reports):
         sys.exit(1)
 
 
-def run_fetch(sources: list[dict], show_progress: bool) -> list:
+def named_source(db, source_id: int) -> dict:
+    """A source named on the command line; an unknown id is a usage error (exit 2)."""
+    try:
+        return storage.get_source(db, source_id)
+    except NotFoundError as exc:
+        raise click.BadParameter(str(exc), param_hint="--source") from exc
+
+
+def run_fetch(sources: list[dict], show_progress: bool, due_only: bool = False) -> list:
     """Refresh sources, with a progress bar on a terminal."""
     config = pipeline_config()
     if not show_progress or len(sources) < 2:
-        return ingest.refresh_many(sources, config)
+        return ingest.refresh_many(sources, config, due_only=due_only, isolated=True)
     with click.progressbar(length=len(sources), label="Fetching", file=sys.stderr) as bar:
-        return ingest.refresh_many(sources, config, progress=lambda report: bar.update(1))
+        return ingest.refresh_many(sources, config, progress=lambda report: bar.update(1), due_only=due_only,
+                                   isolated=True)
 
 
 def describe_report(report) -> str:
@@ -417,6 +440,8 @@ def describe_report(report) -> str:
     head = f"[{report.source_id}] {report.name}: "
     if report.outcome == "error":
         return head + f"ERROR {report.error}"
+    if report.outcome == "busy":
+        return head + f"busy, {report.warning}"
     if report.outcome in ("not modified", "unchanged"):
         return head + report.outcome
     line = head + (f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
@@ -678,6 +703,53 @@ def licenses_command(as_json):
         click.echo(f"{'allowed' if row['allowed'] else 'blocked':<8} {row['id']:<18} {row['name']}")
 
 
+@click.command("log")
+@click.option("--source", "source_id", type=int, help="Only the fetches of this source.")
+@click.option("--since", help="Only fetches since a time: ISO 8601 (2025-01-31, 2025-01-31T08:00) or an age (90s, 30m, 12h, 7d).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1), help="At most this many fetches.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+@clear_errors
+def log_command(source_id, since, limit, as_json):
+    """Show the fetch history, newest first: outcome, status, bytes, counts, duration and error of each fetch."""
+    db = get_db()
+    if source_id is not None:
+        storage.get_source(db, source_id)
+    rows = storage.fetch_history(db, source_id, parse_since(since) if since else None, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(describe_fetch(row))
+    if not rows:
+        click.echo("No fetch matches.")
+
+
+def parse_since(text: str) -> str:
+    """An ISO 8601 UTC time from an ISO date or time, or from an age such as 30m."""
+    age = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
+    if age:
+        seconds = int(age.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[age.group(2)]
+        return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter("expected an ISO 8601 date or time, or an age such as 90s, 30m, 12h or 7d",
+                                 param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def describe_fetch(row: dict) -> str:
+    """One fetch log row for people."""
+    line = (f"{row['started_at']} [{row['source_id']}] {row['source_name']}: {row['outcome']}"
+            f" status={row['status'] if row['status'] is not None else '-'} bytes={row['bytes'] or 0}"
+            f" new={row['new'] or 0} updated={row['updated'] or 0} blocked={row['blocked'] or 0}"
+            f" {row['duration_ms'] or 0} ms")
+    return line + (f" ERROR {row['error']}" if row.get("error") else "")
+
+
 def init_app(app) -> None:
     """Register the commands on the app (reachable as `flask --app republisher ...`)."""
     from .backup import backup_command
@@ -687,7 +759,7 @@ def init_app(app) -> None:
 
     for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, audit_command,
                     audit_log_command, reprocess_command, serve_command, worker_command, demo_command,
-                    backup_command):
+                    backup_command, log_command):
         app.cli.add_command(command)
     from .users_cli import users_cli  # here: it imports this module
     app.cli.add_command(users_cli)

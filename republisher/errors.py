@@ -93,3 +93,7 @@ class LoginFailedError(RepublisherError):
 
 class LoginLockedError(LoginFailedError):
     """Too many failed logins: refused before the password is checked, until the lockout ends."""
+
+
+class BudgetExceededError(FetchError):
+    """One source's refresh used more CPU time, memory or wall-clock time than allowed and was stopped."""

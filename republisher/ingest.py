@@ -10,8 +10,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from . import decisions, fetcher, licenses, licensing, pagecheck, parser, processor, schedule, storage
-from .errors import FetchError, ParseError, RepublisherError
+from . import decisions, fetcher, lease, licenses, licensing, pagecheck, parser, processor, sandbox, schedule, storage
+from .errors import BudgetExceededError, FetchError, ParseError, RepublisherError
 
 log = logging.getLogger("republisher.ingest")
 
@@ -30,6 +30,11 @@ class IngestConfig:
     interval: int = 1800
     max_backoff: int = 86400
     busy_timeout: float = storage.BUSY_TIMEOUT_SECONDS
+    min_interval: int = schedule.MIN_INTERVAL
+    cpu_seconds: int = 60  # per source, fetch, parse and store together, in a child process
+    source_deadline: float = 120.0
+    memory_mb: int = 1024
+    lease_seconds: float = 30.0
 
 
 def config_from_settings(settings: dict, policy: frozenset) -> IngestConfig:
@@ -48,6 +53,11 @@ def config_from_settings(settings: dict, policy: frozenset) -> IngestConfig:
         interval=settings["FETCH_INTERVAL"],
         max_backoff=settings["FETCH_MAX_BACKOFF"],
         busy_timeout=settings.get("DATABASE_BUSY_TIMEOUT", storage.BUSY_TIMEOUT_SECONDS),
+        min_interval=settings["FETCH_MIN_INTERVAL"],
+        cpu_seconds=settings["FETCH_CPU_SECONDS"],
+        source_deadline=settings["FETCH_SOURCE_DEADLINE"],
+        memory_mb=settings["FETCH_MEMORY_MB"],
+        lease_seconds=settings["FETCH_LEASE_SECONDS"],
     )
 
 
@@ -299,7 +309,8 @@ def success_fields(source: dict, result, config: IngestConfig, stored: Stored) -
     """
     now = storage.utcnow()
     ttl = ((stored.feed or {}).get("raw") or {}).get("ttl")
-    interval = schedule.next_interval(source.get("interval_seconds") or config.interval, result.headers, ttl)
+    interval = schedule.next_interval(source.get("interval_seconds") or config.interval, result.headers, ttl,
+                                      floor=config.min_interval)
     fields = {"error_count": 0, "last_success_at": now, "last_error": None,
               "next_fetch_at": storage.later(interval), "updated_at": now}
     if stored.outcome == "ok":
@@ -316,28 +327,115 @@ def error_fields(source: dict, error: str, config: IngestConfig, retry_after: fl
             "next_fetch_at": storage.later(delay), "updated_at": now}
 
 
-def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> list[FetchReport]:
-    """Refresh sources in parallel with a per-host limit; each worker thread has its own connection."""
-    host_limits: dict[str, threading.BoundedSemaphore] = {}
-    lock = threading.Lock()
-    local = threading.local()
+class HostSlots:
+    """Semaphores that bound parallel fetches to one host."""
 
-    def host_slot(url: str) -> threading.BoundedSemaphore:
-        """The semaphore that bounds parallel fetches to one host."""
+    def __init__(self, per_host: int):
+        self.per_host = per_host
+        self.slots: dict[str, threading.BoundedSemaphore] = {}
+        self.lock = threading.Lock()
+
+    def slot(self, url: str) -> threading.BoundedSemaphore:
+        """The semaphore of the URL's host."""
         host = (urlsplit(url).hostname or "").lower()
-        with lock:
-            return host_limits.setdefault(host, threading.BoundedSemaphore(config.per_host))
+        with self.lock:
+            return self.slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
 
-    def run(source: dict) -> FetchReport:
-        """Refresh one source on this thread's connection."""
-        if getattr(local, "db", None) is None:
-            local.db = storage.connect(config.database, config.busy_timeout)
-        with host_slot(source["url"]):
-            return refresh_source(local.db, source, config)
 
-    reports = []
+def release_dead_claims(db) -> None:
+    """End the claims of holders that are gone, so that no source stays claimed after a crash."""
+    for holder in storage.claim_holders(db):
+        if not lease.is_alive(holder):
+            released = storage.release_claims_of(db, holder)
+            log.warning("released %s source claims of %s, which is gone", released, holder)
+
+
+def claim_until(config: IngestConfig) -> float:
+    """When a claim taken now expires: after the wall-clock budget of one source, with a margin."""
+    return time.time() + config.source_deadline + 30
+
+
+def budget(config: IngestConfig) -> sandbox.Budget:
+    """The limits one source's refresh runs under."""
+    return sandbox.Budget(config.cpu_seconds, config.source_deadline, config.memory_mb * 2**20)
+
+
+def refresh_in_child(source: dict, config: IngestConfig) -> FetchReport:
+    """Refresh one source on a connection of its own: the work of one child process."""
+    db = storage.connect(config.database, config.busy_timeout)
+    try:
+        return refresh_source(db, source, config)
+    finally:
+        db.conn.close()
+
+
+def refresh_claimed(db, source_id: int, config: IngestConfig, cancel: threading.Event | None = None,
+                    isolated: bool = True) -> FetchReport:
+    """Refresh a source this process has claimed, in a child process under the budgets (or, trusted, here).
+
+    The source is read again first: the claim may have come long after the list it was chosen from.
+    A child that is stopped leaves the error on the source, which backs off like any failed fetch.
+    """
+    source = storage.get_source(db, source_id)
+    if not isolated:
+        return refresh_source(db, source, config)
+    started, started_at = time.monotonic(), storage.utcnow()
+    try:
+        return sandbox.run(refresh_in_child, (source, config), budget(config), cancel)
+    except (BudgetExceededError, RuntimeError) as exc:
+        error = str(exc) if isinstance(exc, BudgetExceededError) else f"internal error: {exc}"
+        return record_stopped(db, source, config, error, started, started_at)
+
+
+def record_stopped(db, source: dict, config: IngestConfig, error: str, started: float, started_at: str) -> FetchReport:
+    """Log a refresh that was stopped before it could report, and back the source off."""
+    report = FetchReport(source_id=source["id"], name=source["name"], url=source["url"], outcome="error",
+                         error=error, duration_ms=int((time.monotonic() - started) * 1000))
+    log_row = {key: value for key, value in report.as_dict().items() if key not in ("source_id", "name")}
+    fields = dict(error_fields(source, error, config, None), last_fetch_at=started_at)
+    storage.record_fetch(db, source["id"], dict(log_row, started_at=started_at), fields)
+    return report
+
+
+def busy_report(source: dict, claim: dict) -> FetchReport:
+    """The report for a source another live process is fetching now."""
+    return FetchReport(source["id"], source["name"], source["url"], "busy",
+                       warning=f"being fetched by {claim['claimed_by']}")
+
+
+def refresh_many(sources: list[dict], config: IngestConfig, progress=None, due_only: bool = False,
+                 isolated: bool = False) -> list[FetchReport]:
+    """Refresh sources in parallel, each claimed for this process; with `isolated`, each in a child process.
+
+    The fetcher's commands (`fetch`, `worker`, `serve`) isolate every source, so that its budgets apply
+    and a kill leaves no writer behind; a trusted caller (the demo's bundled feeds) may save the fork.
+    A per-host limit applies; each worker thread has its own connection. A source another live process
+    claims is left to it, and with due_only a source that stopped being due meanwhile is skipped, so that
+    a cron `fetch` beside a running worker never fetches a source twice.
+    """
+    reports: list[FetchReport] = []
     if not sources:
         return reports
+    holder, hosts, local = lease.holder_id(), HostSlots(config.per_host), threading.local()
+    setup = storage.connect(config.database)
+    try:
+        release_dead_claims(setup)
+    finally:
+        setup.conn.close()
+
+    def run(source: dict) -> FetchReport | None:
+        """Claim one source, refresh it on this thread's connection, release it."""
+        if getattr(local, "db", None) is None:
+            local.db = storage.connect(config.database, config.busy_timeout)
+        if not storage.claim_source(local.db, source["id"], holder, claim_until(config), due_only):
+            claim = storage.source_claim(local.db, source["id"])
+            return busy_report(source, claim) if claim["claimed_by"] else None
+        try:
+            with hosts.slot(source["url"]):
+                return refresh_claimed(local.db, source["id"], config, isolated=isolated)
+        finally:
+            storage.release_claim(local.db, source["id"], holder)
+
     with ThreadPoolExecutor(max_workers=min(config.workers, len(sources))) as pool:
         futures = {pool.submit(run, source): source for source in sources}
         for future in as_completed(futures):
@@ -352,6 +450,8 @@ def refresh_many(sources: list[dict], config: IngestConfig, progress=None) -> li
                     log.exception("refresh of source %s failed", source["id"])
                     error = f"internal error: {exc}"
                 report = FetchReport(source["id"], source["name"], source["url"], "error", error=error)
+            if report is None:
+                continue
             reports.append(report)
             if progress:
                 progress(report)

@@ -10,14 +10,14 @@ MAX_INTERVAL = 24 * 3600    # and never wait longer than a day while it is healt
 BACKOFF_BASE = 300
 
 
-def next_interval(interval: int, headers: dict | None = None, ttl_minutes=None) -> int:
+def next_interval(interval: int, headers: dict | None = None, ttl_minutes=None, floor: int = MIN_INTERVAL) -> int:
     """Seconds until the next fetch after a success, honoring Cache-Control and feed TTL within bounds."""
     wanted = interval
     headers = headers or {}
     hints = [hint for hint in (max_age(headers), retry_after(headers), ttl_seconds(ttl_minutes)) if hint]
     if hints:
         wanted = max([wanted, *hints])
-    return int(min(max(wanted, MIN_INTERVAL), MAX_INTERVAL))
+    return int(min(max(wanted, floor), MAX_INTERVAL))
 
 
 def backoff(error_count: int, retry_after: float | None = None, max_backoff: int = 86400,

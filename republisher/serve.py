@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import feeds, ingest, storage, worker
+from . import feeds, ingest, logs, storage, worker
 from .db import get_db
 
 
@@ -29,6 +29,7 @@ def serve_command(host, port, threads, no_worker):
 
     app = current_app._get_current_object()
     prepare_database()
+    logs.configure(app.config["LOG_FORMAT"])
     if not no_worker:
         worker.start_in_background(ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"]))
     click.echo(f"Serving {app.config['SITE_NAME']} on http://{host}:{port}/ "

@@ -46,6 +46,14 @@ def parse_site_url(value) -> str:
     return text
 
 
+def parse_log_format(value) -> str:
+    """'plain' or 'json'."""
+    text = str(value).strip().lower()
+    if text not in ("plain", "json"):
+        raise ValueError(f"expected plain or json, got {value!r}")
+    return text
+
+
 def parse_list(value) -> tuple[str, ...]:
     """A comma or space separated list."""
     if isinstance(value, (list, tuple, frozenset, set)):
@@ -88,6 +96,13 @@ SETTINGS = (
     Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 100, parse_positive_int, "Failed logins from one client address within the window that lock it out."),
     Setting("SECURE_COOKIES", None, parse_bool, "Mark the desk's cookie Secure; unset means yes when SITE_URL is https."),
     Setting("DATABASE_BUSY_TIMEOUT", 15.0, parse_positive_float, "Seconds the fetcher waits for another writer's lock before its fetch fails."),
+    Setting("FETCH_MIN_INTERVAL", 300, parse_positive_int, "Shortest seconds between two fetches of a source, whatever it asks for."),
+    Setting("FETCH_CPU_SECONDS", 60, parse_positive_int, "CPU seconds one source's fetch, parse and store may use before it is stopped."),
+    Setting("FETCH_SOURCE_DEADLINE", 120.0, parse_positive_float, "Wall-clock seconds one source's fetch, parse and store may take before it is stopped."),
+    Setting("FETCH_MEMORY_MB", 1024, parse_positive_int, "Address space in MiB of the process that fetches one source."),
+    Setting("FETCH_LEASE_SECONDS", 30.0, parse_positive_float, "Seconds the fetcher's lease lasts unless renewed; bounds a takeover after a crash."),
+    Setting("FETCH_STUCK_AFTER", 300.0, parse_positive_float, "Seconds without a fetch cycle, while sources are due, after which /healthz answers 503."),
+    Setting("LOG_FORMAT", "plain", parse_log_format, "Log lines on stderr in serve and worker: plain or json."),
 )
 
 

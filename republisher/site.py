@@ -6,7 +6,9 @@ import bisect
 import functools
 import json
 import sqlite3
+import time
 import unicodedata
+from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
@@ -608,17 +610,49 @@ def favicon():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and database health as JSON; 503 when the database cannot be read."""
+    """Health as JSON, read only: the database, the fetcher's last cycle, the sources in error.
+
+    503 when the database cannot be read, or when the fetcher is stuck: a source has been due for longer
+    than FETCH_STUCK_AFTER and no fetch cycle ran for as long. Sources in error alone say "degraded".
+    """
     try:
-        state = web.site_state()
-        counts = storage.public_status_counts(db())
-        body = {"status": "ok", "database": "ok", "site_version": state["version"],
-                "last_change": state["changed_at"], "items": counts,
-                "published": counts.get("published", 0), "sources": len(sources_by_id()),
-                "index_backlog": storage.public_index_backlog(db())}
+        connection = db()
+        state = storage.site_state(connection)  # not web.site_state(): that one may index, and this must not write
+        counts = storage.public_status_counts(connection)
+        fetching = fetcher_health(connection, current_app.config["FETCH_STUCK_AFTER"])
+        body = {"database": "ok", "site_version": state["version"], "last_change": state["changed_at"],
+                "items": counts, "published": counts.get("published", 0),
+                "sources": len(storage.public_sources(connection)),
+                "index_backlog": storage.public_index_backlog(connection), **fetching}
+        body["status"] = "error" if fetching["fetcher"]["stuck"] else \
+            "degraded" if fetching["sources_in_error"] else "ok"
         response = jsonify(body)
+        response.status_code = 503 if fetching["fetcher"]["stuck"] else 200
     except sqlite3.Error:
         current_app.logger.exception("health check: database unreachable")
         response = jsonify({"status": "error", "database": "unreachable"})
         response.status_code = 503
     return web.private_response(response)
+
+
+def fetcher_health(connection, stuck_after: float) -> dict:
+    """The fetcher part of the health check: its lease and last cycle, overdue and failing sources."""
+    now = time.time()
+    found = storage.fetcher_health(connection, iso_time(now - stuck_after))
+    lease_row = found["lease"] or {}
+    cycle_at = lease_row.get("cycle_at")
+    age = round(now - cycle_at, 1) if cycle_at else None
+    stuck = found["overdue"] > 0 and (age is None or age > stuck_after)
+    fetcher = {"holder": lease_row.get("holder"), "lease_expires_at": iso_time(lease_row.get("expires_at")),
+               "last_cycle_at": iso_time(cycle_at), "last_cycle_age_seconds": age,
+               "stuck_after_seconds": stuck_after, "overdue_sources": found["overdue"], "stuck": stuck}
+    failing = [{"id": row["id"], "name": row["name"], "error": row["last_error"], "errors_in_a_row": row["error_count"],
+                "last_error_at": row["last_error_at"]} for row in found["failing"]]
+    return {"fetcher": fetcher, "sources_in_error": len(failing), "failing_sources": failing}
+
+
+def iso_time(seconds: float | None) -> str | None:
+    """Seconds since the epoch as ISO 8601 UTC (None stays None)."""
+    if not seconds:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")

@@ -1266,3 +1266,133 @@ def login_attempts(db: Database, account: str, limit: int = 50) -> list[dict]:
     """An account's latest login attempts, newest first."""
     return list(db.query("SELECT * FROM login_attempts WHERE account = ? ORDER BY id DESC LIMIT ?",
                          [account, int(limit)]))
+@migrations(name="0010_fetch_lease")
+def m0010_fetch_lease(db: Database) -> None:
+    """The fetcher's lease and the record of its cycles, and each source's claim while it is fetched."""
+    db["fetch_lease"].create({
+        "name": str, "holder": str, "acquired_at": float, "renewed_at": float, "expires_at": float,
+        "cycle_at": float, "cycle_by": str,
+    }, pk="name")
+    db["sources"].add_column("claimed_by", str)
+    db["sources"].add_column("claimed_until", float)
+
+
+# ---------------------------------------------------------------- the fetcher's lease and claims
+# Times here are seconds since the epoch (time.time()): a lease of a few seconds needs more than the
+# whole seconds of the ISO timestamps used elsewhere.
+
+FETCHER_LEASE = "fetcher"
+
+
+def fetch_lease(db: Database) -> dict | None:
+    """The fetcher's lease row (holder, expires_at, cycle_at, ...), or None before any was taken."""
+    rows = list(db.query("SELECT * FROM fetch_lease WHERE name = ?", [FETCHER_LEASE]))
+    return rows[0] if rows else None
+
+
+def take_lease(db: Database, holder: str, previous: str | None, expires_at: float) -> bool:
+    """Become the lease holder if the lease is still `previous`'s (compare and swap); True when taken."""
+    now = time.time()
+    with transaction(db):
+        row = db.execute("SELECT holder FROM fetch_lease WHERE name = ?", [FETCHER_LEASE]).fetchone()
+        if row is None:
+            db.execute("INSERT INTO fetch_lease (name, holder, acquired_at, renewed_at, expires_at) "
+                       "VALUES (?, ?, ?, ?, ?)", [FETCHER_LEASE, holder, now, now, expires_at])
+            return True
+        if row[0] != previous:
+            return False
+        db.execute("UPDATE fetch_lease SET holder = ?, acquired_at = ?, renewed_at = ?, expires_at = ? "
+                   "WHERE name = ?", [holder, now, now, expires_at, FETCHER_LEASE])
+    return True
+
+
+def renew_lease(db: Database, holder: str, expires_at: float, cycle: bool = True) -> bool:
+    """Extend the lease while `holder` has it, recording a cycle; False when another took it meanwhile."""
+    now = time.time()
+    with transaction(db):
+        cursor = db.execute(
+            "UPDATE fetch_lease SET renewed_at = ?, expires_at = ?, "
+            "cycle_at = CASE WHEN ? THEN ? ELSE cycle_at END, cycle_by = CASE WHEN ? THEN ? ELSE cycle_by END "
+            "WHERE name = ? AND holder = ?", [now, expires_at, cycle, now, cycle, holder, FETCHER_LEASE, holder])
+        return cursor.rowcount == 1
+
+
+def release_lease(db: Database, holder: str) -> None:
+    """Give the lease up at once (a clean stop), so that another process need not wait for it to expire."""
+    with transaction(db):
+        db.execute("UPDATE fetch_lease SET holder = NULL, expires_at = 0 WHERE name = ? AND holder = ?",
+                   [FETCHER_LEASE, holder])
+
+
+def record_cycle(db: Database, holder: str) -> None:
+    """Note that a fetch cycle ran now (a `fetch` or `worker --once` that holds no lease)."""
+    with transaction(db):
+        db.execute("INSERT INTO fetch_lease (name, cycle_at, cycle_by) VALUES (?, ?, ?) "
+                   "ON CONFLICT (name) DO UPDATE SET cycle_at = excluded.cycle_at, cycle_by = excluded.cycle_by",
+                   [FETCHER_LEASE, time.time(), holder])
+
+
+def claim_source(db: Database, source_id: int, holder: str, until: float, due_only: bool = False) -> bool:
+    """Claim a source for `holder` until `until` unless a live claim stands; with due_only, only while due."""
+    due = " AND (next_fetch_at IS NULL OR next_fetch_at <= ?)" if due_only else ""
+    params = [holder, until, source_id, holder, time.time()] + ([utcnow()] if due_only else [])
+    with transaction(db):
+        cursor = db.execute(
+            "UPDATE sources SET claimed_by = ?, claimed_until = ? WHERE id = ? "
+            "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)" + due, params)
+        return cursor.rowcount == 1
+
+
+def source_claim(db: Database, source_id: int) -> dict:
+    """Who claims a source and until when (both None when nobody does)."""
+    row = db.execute("SELECT claimed_by, claimed_until FROM sources WHERE id = ?", [source_id]).fetchone()
+    return {"claimed_by": row[0], "claimed_until": row[1]} if row else {"claimed_by": None, "claimed_until": None}
+
+
+def release_claim(db: Database, source_id: int, holder: str) -> None:
+    """End `holder`'s claim on a source."""
+    with transaction(db):
+        db.execute("UPDATE sources SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+                   [source_id, holder])
+
+
+def claim_holders(db: Database) -> list[str]:
+    """Every holder that claims at least one source."""
+    return [row[0] for row in db.execute("SELECT DISTINCT claimed_by FROM sources WHERE claimed_by IS NOT NULL")]
+
+
+def release_claims_of(db: Database, holder: str) -> int:
+    """End every claim of a holder that is gone; returns how many there were."""
+    with transaction(db):
+        return db.execute("UPDATE sources SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?",
+                          [holder]).rowcount
+
+
+def next_fetch_at(db: Database, exclude: list[int] = ()) -> str | None:
+    """The earliest next fetch time (ISO) of the sources not in `exclude`, or None."""
+    marks = ", ".join("?" for _ in exclude) or "NULL"
+    row = db.execute(f"SELECT min(next_fetch_at) FROM sources WHERE id NOT IN ({marks})", list(exclude)).fetchone()
+    return row[0]
+
+
+def fetch_history(db: Database, source_id: int | None = None, since: str | None = None,
+                  limit: int = 100) -> list[dict]:
+    """Fetch log rows with their source's name, newest first, optionally of one source and since a time."""
+    clauses, params = [], []
+    if source_id is not None:
+        clauses.append("l.source_id = ?")
+        params.append(source_id)
+    if since is not None:
+        clauses.append("l.started_at >= ?")
+        params.append(since)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return list(db.query(f"SELECT l.*, s.name AS source_name FROM fetch_log l JOIN sources s ON s.id = l.source_id "
+                         f"{where} ORDER BY l.id DESC LIMIT ?", params + [int(limit)]))
+
+
+def fetcher_health(db: Database, overdue_before: str) -> dict:
+    """What the health check reports on fetching: the lease, sources overdue since a time, sources in error."""
+    overdue = db.execute("SELECT count(*) FROM sources WHERE next_fetch_at <= ?", [overdue_before]).fetchone()[0]
+    failing = list(db.query("SELECT id, name, last_error, last_error_at, error_count FROM sources "
+                            "WHERE error_count > 0 ORDER BY error_count DESC, id"))
+    return {"lease": fetch_lease(db), "overdue": overdue, "failing": failing}

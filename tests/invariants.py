@@ -110,3 +110,20 @@ def withdrawal_problems(db, withdrawn_before) -> list[str]:
         elif row[0] != "withdrawn":
             found.append(f"withdrawn item {item_id} is {row[0]} now")
     return found
+
+
+def fetcher_problems(db, settled: bool = False) -> list[str]:
+    """No source is claimed, and no lease held, by a process that is gone; when settled, none at all."""
+    from republisher import lease
+
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "fetch_lease" not in tables:
+        return []
+    found = []
+    for source_id, holder in db.execute("SELECT id, claimed_by FROM sources WHERE claimed_by IS NOT NULL"):
+        if settled or not lease.is_alive(holder):
+            found.append(f"source {source_id} is stuck fetching, claimed by {holder}")
+    for (holder,) in db.execute("SELECT holder FROM fetch_lease WHERE holder IS NOT NULL"):
+        if settled or not lease.is_alive(holder):
+            found.append(f"the fetcher's lease is held by {holder}, which is gone")
+    return found
