@@ -14,7 +14,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from . import audit, bulk_sources, decisions, feeds, ingest, lease, licenses, opml, reprocess, review, storage, watch, workflow
 from .db import get_db
-from .errors import ConfigError, NotFoundError, RepublisherError
+from .errors import ConfigError, RepublisherError
 
 
 class WholeHelpGroup(AppGroup):
@@ -380,8 +380,9 @@ def sources_export(file):
 FETCH_EPILOG = """\b
 Exit codes (for cron):
   0  every source fetched (or none was due)
-  1  at least one fetch failed (each failure is printed), or the database could not be used
-  2  usage error: an unknown option, or a source id that does not exist"""
+  1  at least one fetch failed (each failure is printed), a source id does not exist,
+     or the database could not be used
+  2  usage error: an unknown option or a value of the wrong kind"""
 
 
 @click.command("fetch", epilog=FETCH_EPILOG)
@@ -398,7 +399,7 @@ def fetch_command(source_ids, fetch_all, as_json):
     db = get_db()
     storage.migrate(db)
     if source_ids:
-        sources = [named_source(db, source_id) for source_id in source_ids]
+        sources = [storage.get_source(db, source_id) for source_id in source_ids]  # an unknown id: exit 1
     elif fetch_all:
         sources = storage.list_sources(db)
     else:
@@ -415,14 +416,6 @@ def fetch_command(source_ids, fetch_all, as_json):
             click.echo("No source is due.")
     if any(report.outcome == "error" for report in reports):
         sys.exit(1)
-
-
-def named_source(db, source_id: int) -> dict:
-    """A source named on the command line; an unknown id is a usage error (exit 2)."""
-    try:
-        return storage.get_source(db, source_id)
-    except NotFoundError as exc:
-        raise click.BadParameter(str(exc), param_hint="--source") from exc
 
 
 def run_fetch(sources: list[dict], show_progress: bool, due_only: bool = False) -> list:
