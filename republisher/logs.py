@@ -3,11 +3,13 @@
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 
 FETCH_FIELDS = ("source_id", "name", "outcome", "status", "bytes", "new", "updated", "blocked", "duration_ms",
                 "error", "warning")
 fetch_log = logging.getLogger("republisher.fetch")
+access_log = logging.getLogger("republisher.access")
 
 
 class PlainFormatter(logging.Formatter):
@@ -30,7 +32,9 @@ def plain_value(value) -> str:
     if value is None:
         return "-"
     text = str(value)
-    return json.dumps(text, ensure_ascii=False) if not text or any(c in text for c in ' "=\n') else text
+    # quoted when it could be read as more than one value or line (a path sent by a stranger, say)
+    quote = not text or any(c in ' "=' or ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+    return json.dumps(text, ensure_ascii=False) if quote else text
 
 
 class JSONFormatter(logging.Formatter):
@@ -65,3 +69,38 @@ def log_fetch(report) -> None:
     fields = {key: getattr(report, key) for key in FETCH_FIELDS}
     level = logging.WARNING if report.outcome == "error" else logging.INFO
     fetch_log.log(level, "fetch", extra={"fields": fields})
+
+
+class AccessLog:
+    """WSGI middleware for `serve --access-log`: one line per request once its body is sent."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        """Pass the request on; count the body's bytes and log when it ends."""
+        started, seen = time.monotonic(), {}
+
+        def recording_start(status, headers, exc_info=None):
+            seen["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, recording_start)
+        sent = 0
+        try:
+            for chunk in body:
+                sent += len(chunk)
+                yield chunk
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+            log_request(environ, seen.get("status"), sent, time.monotonic() - started)
+
+
+def log_request(environ: dict, status: int | None, sent: int, seconds: float) -> None:
+    """The access log's line for one request."""
+    query = environ.get("QUERY_STRING")
+    path = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+    fields = {"method": environ.get("REQUEST_METHOD"), "path": path[:2000], "status": status, "bytes": sent,
+              "ms": int(seconds * 1000), "client": environ.get("REMOTE_ADDR")}
+    access_log.info("request", extra={"fields": fields})

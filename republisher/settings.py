@@ -120,7 +120,8 @@ def load_settings(config: dict, test_config: dict | None = None, environ=None) -
         for key, value in test_config.items():
             known = next((s for s in SETTINGS if s.name == key), None)
             config[key] = convert(known, value) if known and value is not None else value
-    if not config.get("SECRET_KEY"):
+    config["SECRET_KEY_GENERATED"] = not config.get("SECRET_KEY")
+    if config["SECRET_KEY_GENERATED"]:
         config["SECRET_KEY"] = secrets.token_hex(32)
 
 

@@ -3,6 +3,7 @@
 import contextlib
 import itertools
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -17,6 +18,7 @@ from .errors import NotFoundError
 from .slugs import slugify
 
 BUSY_TIMEOUT_SECONDS = 15
+audit_log = logging.getLogger("republisher.audit")
 migrations = Migrations("republisher")
 
 
@@ -74,9 +76,25 @@ def transaction(db: Database):
         yield db
     except BaseException:
         db.conn.rollback()
+        pending_audit(db).clear()
         raise
     else:
         db.conn.execute("COMMIT")
+        announce_audit(db)
+
+
+def pending_audit(db: Database) -> list[dict]:
+    """Audit rows written in the open transaction, to be logged once it commits."""
+    if not hasattr(db, "_pending_audit"):
+        db._pending_audit = []
+    return db._pending_audit
+
+
+def announce_audit(db: Database) -> None:
+    """One log line per committed audit row: an action is logged only once it has happened."""
+    rows, db._pending_audit = pending_audit(db), []
+    for row in rows:
+        audit_log.info("editor action", extra={"fields": row})
 
 
 def copy_into(path: str, target) -> None:
@@ -990,11 +1008,11 @@ def m0008_audit_log(db: Database) -> None:
 def record_audit(db: Database, actor: str, action: str, *, item_id: int | None = None,
                  source_id: int | None = None, reason: str | None = None, detail: dict | None = None) -> None:
     """Write one audit row; called inside the transaction of the change it records."""
+    row = {"at": utcnow(), "actor": actor or "unknown", "action": action, "item_id": item_id,
+           "source_id": source_id, "reason": reason}
     with transaction(db):
-        db["audit_log"].insert({
-            "at": utcnow(), "actor": actor or "unknown", "action": action, "item_id": item_id,
-            "source_id": source_id, "reason": reason,
-            "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None})
+        db["audit_log"].insert(dict(row, detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None))
+        pending_audit(db).append(row)
 
 
 def audit_entries(db: Database, *, limit: int = 50, before: int | None = None, item_id: int | None = None,
