@@ -10,9 +10,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urljoin, urlsplit
+from xml.parsers import expat
 from xml.sax import SAXParseException
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
+from feedparser.sanitizer import replace_doctype
 
 from . import jsonfeed
 from .errors import NotAFeedError, ParseError, SkippedEntriesWarning, UnsafeFeedError
@@ -20,8 +23,6 @@ from .text import bounded_reference_bytes, bounded_references, language_tag
 from .text import field_text as text
 
 FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _WRITTEN_ID = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:guid|id)(?:\s[^<>]*)?>([^<>]{1,2000})</")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
@@ -81,8 +82,8 @@ def parse_document(body: bytes, headers: dict, url: str) -> Document:
     if is_json(body, lowered):
         parsed, fault, lines_cut = jsonfeed.parse(body), None, 0
     else:
-        refuse_entity_declarations(body)
         body, fault, lines_cut = forgive_leading_space(bounded_reference_bytes(body))
+        refuse_entity_declarations(body, lowered)
         parsed = read_feed(body, lowered, url)
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
@@ -273,18 +274,55 @@ def digest(parts: list[str]) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def refuse_entity_declarations(body: bytes) -> None:
-    """Refuse internal entity declarations in the prolog (quadratic blow-up)."""
-    head = body[:4].lstrip(b"\xef\xbb\xbf")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[1:2] == b"\x00" or head[:1] == b"\x00":
-        try:
-            body = body.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise NotAFeedError("body is not valid UTF-16") from exc
-    first = _FIRST_ELEMENT.search(body)
-    prolog = body[: first.start()] if first else body
-    if _ENTITY_DECL.search(prolog):
+class _PrologRead(Exception):
+    """The root element starts: no declaration can follow."""
+
+
+class _EntityDeclared(Exception):
+    """The document's DTD declares an entity."""
+
+
+def refuse_entity_declarations(body: bytes, headers: dict | None = None) -> None:
+    """Refuse a feed whose DTD declares entities (expansion blow-ups, external entities).
+
+    The body is read as feedparser will read it: decoded by its rules (BOM, declared encoding, HTTP
+    charset, UTF-16/32, EBCDIC), and also after its rewriting of the DOCTYPE, which can lift a
+    declaration out of a comment into a new DTD. A byte search of the prolog was fooled by a "<a" in a
+    comment and by encodings it did not decode.
+    """
+    decoded = convert_to_utf8(dict(headers or {}), body, {})
+    _, rewritten, lenient_entities = replace_doctype(decoded)
+    if lenient_entities or dtd_declares_entities(decoded) or dtd_declares_entities(rewritten):
         raise UnsafeFeedError("feed declares XML entities; refused (entity expansion attack)")
+
+
+def dtd_declares_entities(document: bytes) -> bool:
+    """Whether expat meets an entity declaration before the root element starts (UTF-8 input).
+
+    Only the prolog is read, and a document expat finds malformed there is not refused: feedparser's
+    lenient reader, which takes over then, expands no entity the prolog declares.
+    """
+    reader = expat.ParserCreate(encoding="utf-8")
+    reader.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    reader.EntityDeclHandler = reader.UnparsedEntityDeclHandler = _refuse_declaration
+    reader.StartElementHandler = _stop_at_root
+    try:
+        reader.Parse(document, True)
+    except _EntityDeclared:
+        return True
+    except (_PrologRead, expat.ExpatError):
+        return False
+    return False
+
+
+def _refuse_declaration(*_declaration) -> None:
+    """expat's handler for any entity declaration."""
+    raise _EntityDeclared
+
+
+def _stop_at_root(*_element) -> None:
+    """expat's handler for the first start tag: the prolog has been read."""
+    raise _PrologRead
 
 
 def describe_non_feed(body: bytes, parsed) -> str:

@@ -163,3 +163,90 @@ def test_an_entry_cut_off_before_its_guid_is_not_kept(hostile_app, server):
     assert report.outcome == "error" and "2 items kept" in report.error
     assert sorted(item["guid"] for item in storage.list_items(db, source_id=source_id)) == [
         "harborwire-2026-1101", "harborwire-2026-1102"]
+
+
+# ---------------------------------------------------------------- entity declarations, however hidden
+
+ENTITY_ITEM = ('<rss version="2.0"><channel><title>Entities</title><item><title>&big;</title>'
+               '<link>https://e.test/a</link><guid>entity-1</guid></item></channel></rss>')
+ENTITY_DTD = '<!DOCTYPE rss [<!ENTITY big "' + "A" * 5000 + '">]>'
+LAUGHS = ('<!DOCTYPE rss [<!ENTITY l0 "lol">'
+          + "".join(f'<!ENTITY l{n} "{("&l%d;" % (n - 1)) * 10}">' for n in range(1, 10))
+          + '<!ENTITY big "&l9;">]>')
+
+
+def gzipped(data: bytes) -> bytes:
+    """data as one gzip member."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return packer.compress(data) + packer.flush()
+
+
+ENTITY_BYPASSES = {
+    "after a comment holding <a": ('<?xml version="1.0"?><!-- see <a href="x"> -->' + ENTITY_DTD + ENTITY_ITEM).encode(),
+    "after a processing instruction": ('<?xml version="1.0"?><?note <b?>' + ENTITY_DTD + ENTITY_ITEM).encode(),
+    "DOCTYPE literal holding <x": ('<?xml version="1.0"?><!DOCTYPE rss SYSTEM "<x" [<!ENTITY big "'
+                                   + "A" * 5000 + '">]>' + ENTITY_ITEM).encode(),
+    "lifted out of a comment": ('<?xml version="1.0"?>\n<!DOCTYPE rss>\n<!--\n<!ENTITY big "' + "A" * 5000
+                                + '">\n-->\n' + ENTITY_ITEM).encode(),
+    "UTF-32": ('<?xml version="1.0" encoding="utf-32"?>' + ENTITY_DTD + ENTITY_ITEM).encode("utf-32"),
+    "UTF-16 big-endian": ('<?xml version="1.0" encoding="utf-16"?>' + ENTITY_DTD + ENTITY_ITEM).encode("utf-16-be"),
+    "EBCDIC": ('<?xml version="1.0" encoding="cp037"?>' + ENTITY_DTD + ENTITY_ITEM).encode("cp037"),
+    "parameter entity": ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % p "<!ENTITY big \'AAAA\'>"> %p;]>'
+                         + ENTITY_ITEM).encode(),
+    "external SYSTEM entity": ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY big SYSTEM "file:///etc/passwd">]>'
+                               + ENTITY_ITEM).encode(),
+    "billion laughs": ('<?xml version="1.0"?>' + LAUGHS + ENTITY_ITEM).encode(),
+}
+
+
+@pytest.mark.parametrize("shape", ENTITY_BYPASSES)
+def test_entity_declarations_are_refused_however_they_are_hidden(hostile_app, server, shape):
+    app, db = hostile_app
+    body = ENTITY_BYPASSES[shape]
+    server.expect_request("/feed").respond_with_data(gzipped(body), content_type="application/rss+xml",
+                                                     headers={"Content-Encoding": "gzip"})
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    tracemalloc.start()
+    report = refresh(app, db, source_id)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert report.outcome == "error" and report.error == "feed declares XML entities; refused (entity expansion attack)"
+    assert storage.get_source(db, source_id)["last_error"] == report.error
+    assert storage.list_items(db, source_id=source_id) == []
+    assert peak < 16 * 1024 * 1024, f"peak traced memory {peak / 1e6:.0f} MB"
+
+
+def test_a_gzipped_kilobyte_of_entities_stores_nothing_large(hostile_app, server):
+    app, db = hostile_app
+    big = "A" * 60000
+    body = ('<?xml version="1.0"?><!-- <a --><!DOCTYPE rss [<!ENTITY big "' + big + '">]>'
+            + ENTITY_ITEM.replace("&big;", "&big;" * 5000)).encode()
+    packed = gzipped(body)
+    assert len(packed) < 2048
+    server.expect_request("/feed").respond_with_data(packed, content_type="application/rss+xml",
+                                                     headers={"Content-Encoding": "gzip"})
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.outcome == "error" and "entit" in report.error and "\n" not in report.error
+    assert storage.list_items(db, source_id=source_id) == []
+
+
+FORGIVEN_PROLOGS = {
+    "a Netscape DOCTYPE": b'<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+                          b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n',
+    "a DOCTYPE without declarations": b'<?xml version="1.0"?><!DOCTYPE rss [<!ELEMENT rss ANY>]>',
+    "whitespace before the declaration": b'\n  <?xml version="1.0"?>',
+    "a comment naming <!ENTITY": b'<?xml version="1.0"?><!-- we never write <!ENTITY here -->',
+}
+
+
+@pytest.mark.parametrize("shape", FORGIVEN_PROLOGS)
+def test_prologs_without_entity_declarations_are_read(hostile_app, server, shape):
+    app, db = hostile_app
+    body = FORGIVEN_PROLOGS[shape] + ENTITY_ITEM.replace("&big;", "Fish&nbsp;market").encode()
+    server.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.outcome == "ok" and report.error is None, report
+    [item] = storage.list_items(db, source_id=source_id)
+    assert item["title"] == "Fish market"
