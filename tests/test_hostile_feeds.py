@@ -10,7 +10,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from helpers import pipeline_config, refresh, sample_feed
-from republisher import create_app, ingest, storage
+from republisher import create_app, ingest, sanitizer, storage
 
 CAP = 1024 * 1024
 BOMB_SIZE = 128 * 1024 * 1024
@@ -250,3 +250,50 @@ def test_prologs_without_entity_declarations_are_read(hostile_app, server, shape
     assert report.outcome == "ok" and report.error is None, report
     [item] = storage.list_items(db, source_id=source_id)
     assert item["title"] == "Fish market"
+
+
+# ---------------------------------------------------------------- HTML that costs the sanitizer time
+
+def timed_sanitize(html: str):
+    """(seconds, result) of sanitizing html once."""
+    started = time.perf_counter()
+    result = sanitizer.sanitize_html(html, "https://publisher.test/post")
+    return time.perf_counter() - started, result
+
+
+def many_attributes(count: int) -> str:
+    """One paragraph whose start tag carries `count` attributes."""
+    return "<p " + " ".join(f"a{n}" for n in range(count)) + ">words stay</p>"
+
+
+def test_a_tag_with_25000_attributes_is_sanitized_in_linear_time():
+    small_time, small = timed_sanitize(many_attributes(12_500))
+    large_time, large = timed_sanitize(many_attributes(25_000))
+    assert large.html == small.html == "<p>words stay</p>"
+    assert large_time < 3, f"{large_time:.1f} s for 25,000 attributes"
+    assert large_time < 4 * small_time + 0.2, (small_time, large_time)
+    assert sanitizer.sanitize_html(large.html, "https://publisher.test/post").html == large.html
+
+
+def test_attributes_within_the_cap_keep_working_and_the_first_of_a_name_wins():
+    filler = " ".join(f"data-x{n}" for n in range(sanitizer.MAX_ATTRIBUTES - 1))
+    kept = sanitizer.sanitize_html(f'<a href="/kept" {filler} href="/second">link</a>', "https://p.test/")
+    assert kept.html == '<a href="https://p.test/kept" rel="nofollow noopener noreferrer">link</a>'
+    late = sanitizer.sanitize_html(f'<a {filler} title="t" href="/late">link</a>', "https://p.test/")
+    assert "href" not in late.html and "link" in late.html
+
+
+@pytest.mark.parametrize("tag", ["div", "b"])
+def test_100000_nested_elements_keep_their_text_in_linear_time(tag):
+    def nested(depth: int) -> str:
+        return "".join(f"<{tag}>" + (f"word{level} " if level % 10_000 == 0 else "") for level in range(depth))
+
+    half_time, _ = timed_sanitize(nested(50_000))
+    full_time, full = timed_sanitize(nested(100_000))
+    text = sanitizer.plain_text(full.html[:50_000])
+    for level in range(0, 100_000, 10_000):
+        if level * (len(tag) + 2) < sanitizer.MAX_INPUT_CHARS - 20:
+            assert f"word{level}" in full.html, level
+    assert "word0" in text
+    assert full_time < 5 and full_time < 4 * half_time + 0.2, (half_time, full_time)
+    assert sanitizer.sanitize_html(full.html, "https://publisher.test/post").html == full.html
