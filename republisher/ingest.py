@@ -95,6 +95,7 @@ class Batch:
     policy: frozenset  # the source's own policy within the site's
     hold: str | None  # the license hold new revisions are decided under
     site_policy: frozenset
+    stored_channel: dict = field(default_factory=dict)  # the channel's key, once a revision stored it
 
 
 def refresh_source(db, source: dict, config: IngestConfig) -> FetchReport:
@@ -256,7 +257,8 @@ def store_entry(db, batch: "Batch", parsed, stored: dict | None) -> str:
     decision = processed["decision"]
     item = processor.item_fields(entry, identity, digest, decision)
     revision = {
-        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str), "feed": batch.feed_json,
+        "entry_hash": digest, "raw": json.dumps(entry, ensure_ascii=False, default=str),
+        "channel_hash": channel_key(db, batch),
         "title": entry.get("title"), "content_html": processed["content_html"],
         "changes": json.dumps(processed["changes"]), "license": decision.get("license"),
         "license_evidence": json.dumps(decision.get("evidence")), "decision": json.dumps(decision),
@@ -276,6 +278,16 @@ def store_entry(db, batch: "Batch", parsed, stored: dict | None) -> str:
         item_id, _ = storage.store_item(db, source["id"], item, revision)
         workflow.apply_decision(db, item_id, decision, auto, batch.site_policy)
     return "blocked" if not decision.get("allowed") else "updated"
+
+
+def channel_key(db, batch: "Batch") -> str:
+    """The key of the fetch's channel, stored once with the first revision that names it.
+
+    Not before: a channel that changes at every fetch (a build date) but brings no new entry stores nothing.
+    """
+    if "key" not in batch.stored_channel:
+        batch.stored_channel["key"] = storage.store_channel(db, batch.feed_json)
+    return batch.stored_channel["key"]
 
 
 def validator_fields(result) -> dict:
