@@ -41,6 +41,16 @@ BENIGN_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType", "SkippedE
 FORGIVEN_MESSAGES = frozenset(("undefined entity", "reference to invalid character number",
                                "XML or text declaration not at start of entity", "unbound prefix",
                                "junk after document element"))
+# What one document may store. The fetch cap bounds a body's bytes; these bound what it costs after that:
+# each entry is licensed, sanitized and stored, and every field is kept with each revision.
+MAX_ENTRIES = 2000  # entries read per document; feeds carry their latest few hundred
+MAX_CONTENT_CHARS = 1_000_000  # of an entry's content and summary: twice what the sanitizer reads
+MAX_TEXT_CHARS = 2000  # of a title, a name or a category, as plain text
+MAX_RIGHTS_CHARS = 16_384  # of a rights statement
+MAX_URL_CHARS = 8192  # a longer link is not kept: no browser or server takes it
+MAX_NAMES = 100  # authors, categories and enclosures per entry
+MAX_RAW_CHARS = 16_384  # of each string kept as received; the normalized values hold the content whole
+MAX_RAW_LIST = 200  # elements of each list kept as received
 # Raw entry keys whose content the normalized values already carry (see normalize_entry).
 NORMALIZED_KEYS = frozenset((
     "id", "guidislink", "link", "title", "author", "authors", "published", "updated", "content",
@@ -71,13 +81,15 @@ class Document:
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
     """Parse a feed body into {"feed": {...}, "entries": [...], "bozo": str|None}, every entry normalized."""
-    document = parse_document(body, headers, url)
+    document = parse_document(body, headers, url, max_entries=None)
     return {"version": document.version, "feed": document.feed,
             "entries": [entry.values for entry in document.entries], "bozo": document.problem}
 
 
-def parse_document(body: bytes, headers: dict, url: str) -> Document:
-    """Parse a feed body: the channel, and every entry once with its identity and fingerprint."""
+def parse_document(body: bytes, headers: dict, url: str, max_entries: int | None = MAX_ENTRIES) -> Document:
+    """Parse a feed body: the channel, and each entry once (the first max_entries) with its identity and
+    fingerprint.
+    """
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     if is_json(body, lowered):
         parsed, fault, lines_cut = jsonfeed.parse(body), None, 0
@@ -90,7 +102,11 @@ def parse_document(body: bytes, headers: dict, url: str) -> Document:
     feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
     complaint = parsed.get("bozo_exception") if parsed.get("bozo") else None
     problem = describe_problem(complaint, lines_cut)
-    values = [normalize_entry(raw, feed) for raw in parsed.get("entries", [])]
+    read = parsed.get("entries", [])
+    if max_entries is not None and len(read) > max_entries:
+        problem = "; ".join(filter(None, (problem, f"only the first {max_entries} of {len(read)} entries read")))
+        read = read[:max_entries]
+    values = [normalize_entry(raw, feed) for raw in read]
     restore_written_ids(values, body, url)
     if cut_off(complaint) and values and not last_entry_closed(body):
         values.pop()  # the entry open where the body ends lacks its end, and maybe its content
@@ -342,11 +358,11 @@ def normalize_feed(feed, url: str, version: str = "", namespaces=None) -> dict:
         # format and namespaces let the license stage say which element a finding came from
         "format": version or "",
         "namespaces": {str(prefix): str(uri) for prefix, uri in (namespaces or {}).items()},
-        "title": text(feed.get("title"), feed.get("title_detail")),
+        "title": text(feed.get("title"), feed.get("title_detail"), MAX_TEXT_CHARS),
         "link": safe_link(feed.get("link"), url),
-        "subtitle": text(feed.get("subtitle")),
+        "subtitle": text(feed.get("subtitle"), None, MAX_RIGHTS_CHARS),
         "language": language_tag(feed.get("language")),
-        "rights": text(feed.get("rights"), feed.get("rights_detail")),
+        "rights": text(feed.get("rights"), feed.get("rights_detail"), MAX_RIGHTS_CHARS),
         "url": url,
         "raw": plain(feed),
     }
@@ -356,23 +372,23 @@ def normalize_entry(entry, feed: dict) -> dict:
     """Turn one feedparser entry into a plain dict of untrusted values."""
     base = entry_base(entry, feed["url"])
     content, content_type = entry_content(entry)
-    content = bounded_references(content)
+    content = bounded_references(content[:MAX_CONTENT_CHARS])
     return {
         "guid": (entry.get("id") or "").strip() or None,
         "link": safe_link(entry.get("link"), base),
-        "title": text(entry.get("title"), entry.get("title_detail")),
+        "title": text(entry.get("title"), entry.get("title_detail"), MAX_TEXT_CHARS),
         "authors": author_names(entry),
         "published": timestamp(entry.get("published_parsed")),
         # feedparser falls back to published_parsed here itself, with a DeprecationWarning; do it explicitly
         "updated": timestamp(dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")),
         "content": content,
         "content_type": content_type,
-        "summary": bounded_references(entry.get("summary") or ""),
+        "summary": bounded_references((entry.get("summary") or "")[:MAX_CONTENT_CHARS]),
         "categories": categories(entry),
         "enclosures": enclosures(entry, base),
         "language": language_tag(entry_language(entry)) or feed["language"],
         "base": base,
-        "rights": text(entry.get("rights"), entry.get("rights_detail")),
+        "rights": text(entry.get("rights"), entry.get("rights_detail"), MAX_RIGHTS_CHARS),
         "source": plain(entry.get("source")) if entry.get("source") else None,
         "raw": plain(entry),
     }
@@ -411,11 +427,13 @@ def author_names(entry) -> list[str]:
     """Author names as plain text, without duplicates."""
     names = {}  # a dict keeps the order; a list's "in" made 40,000 names quadratic
     for author in entry.get("authors") or []:
-        name = text(author.get("name") if isinstance(author, dict) else author)
+        name = text(author.get("name") if isinstance(author, dict) else author, None, MAX_TEXT_CHARS)
         if name:
             names.setdefault(name)
+            if len(names) == MAX_NAMES:
+                break
     names = list(names)
-    fallback = text(entry.get("author"))
+    fallback = text(entry.get("author"), None, MAX_TEXT_CHARS)
     if not names and fallback:
         names.append(fallback)
     return names
@@ -425,9 +443,11 @@ def categories(entry) -> list[str]:
     """Category names as plain text."""
     names = {}  # a dict keeps the order; a list's "in" made 40,000 categories quadratic
     for tag in entry.get("tags") or []:
-        name = text(tag.get("label") or tag.get("term"))
+        name = text(tag.get("label") or tag.get("term"), None, MAX_TEXT_CHARS)
         if name:
             names.setdefault(name)
+            if len(names) == MAX_NAMES:
+                break
     return list(names)
 
 
@@ -439,14 +459,16 @@ def enclosures(entry, base: str) -> list[dict]:
             continue
         href = safe_link(link.get("href"), base)
         if href:
-            found.append({"url": href, "type": text(link.get("type")) or None,
+            found.append({"url": href, "type": text(link.get("type"), None, MAX_TEXT_CHARS) or None,
                           "length": to_int(link.get("length"))})
+            if len(found) == MAX_NAMES:
+                break
     return found
 
 
 def safe_link(value, base: str | None) -> str | None:
     """An absolute http(s) URL, or None for anything else (javascript:, data:, garbage)."""
-    if not value or not isinstance(value, str):
+    if not value or not isinstance(value, str) or len(value) > MAX_URL_CHARS:
         return None
     cleaned = "".join(ch for ch in value.strip() if ch >= " " and ch != "\x7f")
     try:
@@ -481,14 +503,14 @@ def to_int(value) -> int | None:
 
 
 def plain(value):
-    """A JSON-serializable copy of feedparser's structures (time tuples dropped)."""
+    """A JSON-serializable copy of feedparser's structures (time tuples dropped), within the raw caps."""
     if isinstance(value, dict):
         return {str(key): plain(item) for key, item in value.items()
                 if not str(key).endswith("_parsed")}
     if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
+        return [plain(item) for item in value[:MAX_RAW_LIST]]
     if isinstance(value, str):
-        return bounded_references(value)
+        return bounded_references(value[:MAX_RAW_CHARS])
     if value is None or isinstance(value, (int, float, bool)):
         return value
     return str(value)

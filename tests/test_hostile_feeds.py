@@ -297,3 +297,79 @@ def test_100000_nested_elements_keep_their_text_in_linear_time(tag):
     assert "word0" in text
     assert full_time < 5 and full_time < 4 * half_time + 0.2, (half_time, full_time)
     assert sanitizer.sanitize_html(full.html, "https://publisher.test/post").html == full.html
+
+
+# ---------------------------------------------------------------- what a feed may cost on disk
+
+def channel_feed(description: str, build_date: str = "Mon, 30 Nov 2026 08:00:00 GMT", items: int = 100) -> bytes:
+    """An RSS feed with the given channel description and `items` tiny licensed items."""
+    entries = "".join(f"<item><title>Note {n}</title><link>https://p.test/{n}</link><guid>note-{n}</guid>"
+                      f"<description>Short note {n}.</description></item>" for n in range(items))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Notes</title><link>https://p.test/</link>'
+            f"<description>{description}</description><lastBuildDate>{build_date}</lastBuildDate>"
+            f"<copyright>CC BY 4.0</copyright>{entries}</channel></rss>").encode()
+
+
+def database_bytes(path) -> int:
+    """The bytes the database holds once its write-ahead log is folded in."""
+    connection = storage.connect(str(path))
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return connection.execute("PRAGMA page_count").fetchone()[0] * connection.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        connection.conn.close()
+
+
+def growth_after_ingest(tmp_path, server, name: str, body: bytes) -> int:
+    """How many bytes one fetch of `body` adds to a fresh database."""
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / f"{name}.sqlite"), "ALLOW_PRIVATE_ADDRESSES": True})
+    db = storage.connect(app.config["DATABASE"])
+    storage.migrate(db)
+    server.expect_request(f"/{name}").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, server.url_for(f"/{name}"))["id"]
+    before = database_bytes(app.config["DATABASE"])
+    report = refresh(app, db, source_id)
+    assert report.error is None and report.new + report.blocked == 100, report
+    db.conn.close()
+    return database_bytes(app.config["DATABASE"]) - before
+
+
+def test_a_megabyte_channel_is_stored_once_not_with_every_item(tmp_path, server):
+    small = growth_after_ingest(tmp_path, server, "small", channel_feed("Short notes."))
+    large = growth_after_ingest(tmp_path, server, "large", channel_feed("x" * 1024 * 1024))
+    assert large - small < 256 * 1024, f"a 1 MiB description added {(large - small) / 1024:.0f} KiB"
+
+
+def test_a_channel_that_changes_without_new_items_stores_nothing_new(hostile_app, server):
+    app, db = hostile_app
+    bodies = iter([channel_feed("Notes.", "Mon, 30 Nov 2026 08:00:00 GMT"),
+                   channel_feed("Notes.", "Mon, 30 Nov 2026 09:00:00 GMT"),
+                   channel_feed("Notes, renamed.", "Mon, 30 Nov 2026 10:00:00 GMT", items=101)])
+    server.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type="application/rss+xml"))
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    reports = [refresh(app, db, source_id) for _ in range(3)]
+    assert [report.error for report in reports] == [None, None, None]
+    assert [report.unchanged for report in reports] == [0, 100, 100]
+    channels = [row[0] for row in db.execute("SELECT body FROM channels")]
+    assert len(channels) == 2 and any("Notes, renamed." in body for body in channels)
+    [review] = storage.items_for_review(db, item_ids=[storage.list_items(db, source_id=source_id)[0]["id"]])
+    assert "Notes, renamed." in review["revision_feed"]
+
+
+def test_revisions_stored_with_their_own_channel_copy_are_migrated_to_one_row(tmp_path):
+    db = storage.connect(str(tmp_path / "old.sqlite"))
+    storage.migrations.apply(db, stop_before="0011_channels")
+    source_id = storage.add_source(db, "https://p.test/feed")["id"]
+    channel = '{"title": "Notes", "url": "https://p.test/feed", "raw": {}}'
+    for number in range(3):
+        db["items"].insert({"id": number + 1, "source_id": source_id, "identity": f"guid:{number}",
+                            "status": "pending", "first_seen_at": "2026-11-30T08:00:00+00:00"})
+        db["item_revisions"].insert({"id": number + 1, "item_id": number + 1, "number": 1, "raw": "{}",
+                                     "feed": channel, "decision": "{}", "attribution": "{}", "content_html": ""})
+        db["items"].update(number + 1, {"current_revision_id": number + 1})
+    assert storage.migrate(db) == ["0011_channels"]
+    assert [row[0] for row in db.execute("SELECT body FROM channels")] == [channel]
+    assert db.execute("SELECT count(*) FROM item_revisions WHERE feed IS NOT NULL").fetchone()[0] == 0
+    assert [row["revision_feed"] for row in storage.items_for_review(db)] == [channel] * 3
+    db.conn.close()
