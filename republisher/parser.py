@@ -306,8 +306,11 @@ def refuse_entity_declarations(body: bytes, headers: dict | None = None) -> None
     declaration out of a comment into a new DTD. A byte search of the prolog was fooled by a "<a" in a
     comment and by encodings it did not decode.
     """
-    decoded = convert_to_utf8(dict(headers or {}), body, {})
-    _, rewritten, lenient_entities = replace_doctype(decoded)
+    try:
+        decoded = convert_to_utf8(dict(headers or {}), body, {})
+        _, rewritten, lenient_entities = replace_doctype(decoded)
+    except Exception as exc:  # an encoding name feedparser chokes on ("\x00utf-8"): it would fail as well
+        raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
     if lenient_entities or dtd_declares_entities(decoded) or dtd_declares_entities(rewritten):
         raise UnsafeFeedError("feed declares XML entities; refused (entity expansion attack)")
 

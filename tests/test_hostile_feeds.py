@@ -373,3 +373,13 @@ def test_revisions_stored_with_their_own_channel_copy_are_migrated_to_one_row(tm
     assert db.execute("SELECT count(*) FROM item_revisions WHERE feed IS NOT NULL").fetchone()[0] == 0
     assert [row["revision_feed"] for row in storage.items_for_review(db)] == [channel] * 3
     db.conn.close()
+
+
+def test_an_encoding_name_feedparser_chokes_on_is_a_parse_error_of_its_source(hostile_app, server):
+    app, db = hostile_app
+    server.expect_request("/feed").respond_with_data(
+        b'<?xml version="1.0" encoding="\x00utf-8"?><rss version="2.0"><channel><title>x</title></channel></rss>',
+        content_type="application/rss+xml")
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    report = refresh(app, db, source_id)
+    assert report.outcome == "error" and report.error.startswith("feed could not be parsed: ValueError")
