@@ -4,7 +4,7 @@ Run: python bench/hostile.py [--scale 1.0] [--only NAME ...]
 Each shape is served over HTTP on 127.0.0.1 and fetched by the orchestrator (ingest.refresh_source) into a
 fresh SQLite file, in a child process of its own, at full size (close to the 10 MiB fetch cap) and at
 half of it. Printed per shape: the body's size, the wall time of the fetch, the child's peak resident
-memory (ru_maxrss, its memory after imports subtracted), the bytes the database grew by, and the ratios
+resident memory (ru_maxrss; the outcome says how much was resident before the fetch), the bytes the database grew by, and the ratios
 of full to half size (of CPU time, which a busy machine disturbs less than wall time): near 2 is linear,
 near 1 is capped, near 4 would be quadratic.
 """
@@ -155,8 +155,8 @@ class Server:
 
 
 def ingest_in_child(url: str, directory: str, answers) -> None:
-    """Fetch the URL once into a fresh database; put (seconds, peak KiB over baseline, stored bytes, CPU
-    seconds, report).
+    """Fetch the URL once into a fresh database; put (seconds, peak resident KiB, stored bytes, CPU seconds,
+    report).
     """
     from republisher import fetcher, ingest, licenses, storage
 
@@ -173,9 +173,10 @@ def ingest_in_child(url: str, directory: str, answers) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     report = ingest.refresh_source(db, source, config)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     answers.put((seconds, peak, database_bytes(db) - empty, cpu,
-                 f"new={report.new} blocked={report.blocked} error={report.error} warning={report.warning}"))
+                 f"new={report.new} blocked={report.blocked} error={report.error} warning={report.warning} "
+                 f"(resident before the fetch: {baseline / 1024:.0f} MiB)"))
 
 
 def database_bytes(db) -> int:
