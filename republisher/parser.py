@@ -51,6 +51,10 @@ MAX_URL_CHARS = 8192  # a longer link is not kept: no browser or server takes it
 MAX_NAMES = 100  # authors, categories and enclosures per entry
 MAX_RAW_CHARS = 16_384  # of each string kept as received; the normalized values hold the content whole
 MAX_RAW_LIST = 200  # elements of each list kept as received
+# feedparser keeps an entry's categories, links and authors in lists it searches before each append, so one
+# entry with 100,000 of them took minutes; a document repeating one of them more often in an entry is refused
+MAX_REPEATS = 5000
+_REPEATED = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(item|entry|category|enclosure|link|creator|author|contributor)[\s/>]")
 # Raw entry keys whose content the normalized values already carry (see normalize_entry).
 NORMALIZED_KEYS = frozenset((
     "id", "guidislink", "link", "title", "author", "authors", "published", "updated", "content",
@@ -96,6 +100,7 @@ def parse_document(body: bytes, headers: dict, url: str, max_entries: int | None
     else:
         body, fault, lines_cut = forgive_leading_space(bounded_reference_bytes(body))
         refuse_entity_declarations(body, lowered)
+        refuse_repeated_elements(body)
         parsed = read_feed(body, lowered, url)
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
@@ -288,6 +293,19 @@ def same_item(stored: dict, entry: Entry) -> bool:
 def digest(parts: list[str]) -> str:
     """SHA-256 of text parts, NUL-separated."""
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def refuse_repeated_elements(body: bytes) -> None:
+    """Refuse a document with an entry (or channel) that repeats a category, link or author MAX_REPEATS times."""
+    counts: Counter = Counter()
+    for match in _REPEATED.finditer(body):
+        name = match.group(1)
+        if name in (b"item", b"entry"):
+            counts.clear()
+            continue
+        counts[name] += 1
+        if counts[name] > MAX_REPEATS:
+            raise UnsafeFeedError(f"an entry repeats <{name.decode()}> more than {MAX_REPEATS} times; refused")
 
 
 class _PrologRead(Exception):

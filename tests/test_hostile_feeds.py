@@ -383,3 +383,16 @@ def test_an_encoding_name_feedparser_chokes_on_is_a_parse_error_of_its_source(ho
     source_id = storage.add_source(db, server.url_for("/feed"))["id"]
     report = refresh(app, db, source_id)
     assert report.outcome == "error" and report.error.startswith("feed could not be parsed: ValueError")
+
+
+def test_an_entry_with_100000_categories_is_refused_at_once(hostile_app, server):
+    app, db = hostile_app
+    app.config["FETCH_MAX_BYTES"] = 10 * 1024 * 1024
+    body = ('<rss version="2.0"><channel><title>x</title><item><guid>g</guid>'
+            + "<category>Topic</category>" * 100_000 + "</item></channel></rss>").encode()
+    server.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    source_id = storage.add_source(db, server.url_for("/feed"))["id"]
+    started = time.monotonic()
+    report = refresh(app, db, source_id)
+    assert report.error == "an entry repeats <category> more than 5000 times; refused"
+    assert time.monotonic() - started < 10
