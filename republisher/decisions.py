@@ -53,7 +53,7 @@ def record_revision(db, batch: ingest.Batch, parsed, stored: dict | None) -> str
     decision = processed["decision"]
     item = processor.item_fields(entry, identity, digest, decision)
     revision = {
-        "entry_hash": digest, "raw": entry, "feed": batch.feed_json,
+        "entry_hash": digest, "raw": entry, "channel_hash": channel_key(db, batch),
         "title": (stored or {}).get("edited_title") or entry.get("title"), "content_html": processed["content_html"],
         "changes": processed["changes"], "license": decision.get("license"),
         "license_evidence": decision.get("evidence"), "decision": decision, "attribution": processed["attribution"],
@@ -76,6 +76,16 @@ def record_revision(db, batch: ingest.Batch, parsed, stored: dict | None) -> str
                                  detail={"allowed": bool(decision.get("allowed")), "license": decision.get("license")})
         workflow.apply_decision(db, item_id, decision, auto, batch.site_policy, actor="fetch")
     return "blocked" if not decision.get("allowed") else "updated"
+
+
+def channel_key(db, batch: ingest.Batch) -> str:
+    """The key of the fetch's channel, stored once with the first revision that names it.
+
+    Not before: a channel that changes at every fetch (a build date) but brings no new entry stores nothing.
+    """
+    if "key" not in batch.stored_channel:
+        batch.stored_channel["key"] = storage.store_channel(db, batch.feed_json)
+    return batch.stored_channel["key"]
 
 
 # ---------------------------------------------------------------- deciding again

@@ -107,6 +107,7 @@ class Batch:
     policy: frozenset  # the source's own policy within the site's
     hold: str | None  # the license hold new revisions are decided under
     site_policy: frozenset
+    stored_channel: dict = field(default_factory=dict)  # the channel's key, once a revision stored it
 
 
 def refresh_source(db, source: dict, config: IngestConfig) -> FetchReport:

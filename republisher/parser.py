@@ -10,9 +10,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urljoin, urlsplit
+from xml.parsers import expat
 from xml.sax import SAXParseException
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
+from feedparser.sanitizer import replace_doctype
 
 from . import jsonfeed
 from .errors import NotAFeedError, ParseError, SkippedEntriesWarning, UnsafeFeedError
@@ -20,8 +23,6 @@ from .text import bounded_reference_bytes, bounded_references, language_tag
 from .text import field_text as text
 
 FEED_VERSIONS_WITHOUT_ITEMS_OK = ("rss", "atom", "cdf")
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _WRITTEN_ID = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:guid|id)(?:\s[^<>]*)?>([^<>]{1,2000})</")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
@@ -40,6 +41,20 @@ BENIGN_COMPLAINTS = ("CharacterEncodingOverride", "NonXMLContentType", "SkippedE
 FORGIVEN_MESSAGES = frozenset(("undefined entity", "reference to invalid character number",
                                "XML or text declaration not at start of entity", "unbound prefix",
                                "junk after document element"))
+# What one document may store. The fetch cap bounds a body's bytes; these bound what it costs after that:
+# each entry is licensed, sanitized and stored, and every field is kept with each revision.
+MAX_ENTRIES = 2000  # entries read per document; feeds carry their latest few hundred
+MAX_CONTENT_CHARS = 1_000_000  # of an entry's content and summary: twice what the sanitizer reads
+MAX_TEXT_CHARS = 2000  # of a title, a name or a category, as plain text
+MAX_RIGHTS_CHARS = 16_384  # of a rights statement
+MAX_URL_CHARS = 8192  # a longer link is not kept: no browser or server takes it
+MAX_NAMES = 100  # authors, categories and enclosures per entry
+MAX_RAW_CHARS = 16_384  # of each string kept as received; the normalized values hold the content whole
+MAX_RAW_LIST = 200  # elements of each list kept as received
+# feedparser keeps an entry's categories, links and authors in lists it searches before each append, so one
+# entry with 100,000 of them took minutes; a document repeating one of them more often in an entry is refused
+MAX_REPEATS = 5000
+_REPEATED = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(item|entry|category|enclosure|link|creator|author|contributor)[\s/>]")
 # Raw entry keys whose content the normalized values already carry (see normalize_entry).
 NORMALIZED_KEYS = frozenset((
     "id", "guidislink", "link", "title", "author", "authors", "published", "updated", "content",
@@ -70,26 +85,33 @@ class Document:
 
 def parse_feed(body: bytes, headers: dict, url: str) -> dict:
     """Parse a feed body into {"feed": {...}, "entries": [...], "bozo": str|None}, every entry normalized."""
-    document = parse_document(body, headers, url)
+    document = parse_document(body, headers, url, max_entries=None)
     return {"version": document.version, "feed": document.feed,
             "entries": [entry.values for entry in document.entries], "bozo": document.problem}
 
 
-def parse_document(body: bytes, headers: dict, url: str) -> Document:
-    """Parse a feed body: the channel, and every entry once with its identity and fingerprint."""
+def parse_document(body: bytes, headers: dict, url: str, max_entries: int | None = MAX_ENTRIES) -> Document:
+    """Parse a feed body: the channel, and each entry once (the first max_entries) with its identity and
+    fingerprint.
+    """
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     if is_json(body, lowered):
         parsed, fault, lines_cut = jsonfeed.parse(body), None, 0
     else:
-        refuse_entity_declarations(body)
         body, fault, lines_cut = forgive_leading_space(bounded_reference_bytes(body))
+        refuse_entity_declarations(body, lowered)
+        refuse_repeated_elements(body)
         parsed = read_feed(body, lowered, url)
     if not parsed.get("version"):
         raise NotAFeedError(describe_non_feed(body, parsed))
     feed = normalize_feed(parsed.get("feed", {}), url, parsed["version"], parsed.get("namespaces"))
     complaint = parsed.get("bozo_exception") if parsed.get("bozo") else None
     problem = describe_problem(complaint, lines_cut)
-    values = [normalize_entry(raw, feed) for raw in parsed.get("entries", [])]
+    read = parsed.get("entries", [])
+    if max_entries is not None and len(read) > max_entries:
+        problem = "; ".join(filter(None, (problem, f"only the first {max_entries} of {len(read)} entries read")))
+        read = read[:max_entries]
+    values = [normalize_entry(raw, feed) for raw in read]
     restore_written_ids(values, body, url)
     if cut_off(complaint) and values and not last_entry_closed(body):
         values.pop()  # the entry open where the body ends lacks its end, and maybe its content
@@ -273,18 +295,71 @@ def digest(parts: list[str]) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def refuse_entity_declarations(body: bytes) -> None:
-    """Refuse internal entity declarations in the prolog (quadratic blow-up)."""
-    head = body[:4].lstrip(b"\xef\xbb\xbf")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[1:2] == b"\x00" or head[:1] == b"\x00":
-        try:
-            body = body.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise NotAFeedError("body is not valid UTF-16") from exc
-    first = _FIRST_ELEMENT.search(body)
-    prolog = body[: first.start()] if first else body
-    if _ENTITY_DECL.search(prolog):
+def refuse_repeated_elements(body: bytes) -> None:
+    """Refuse a document with an entry (or channel) that repeats a category, link or author MAX_REPEATS times."""
+    counts: Counter = Counter()
+    for match in _REPEATED.finditer(body):
+        name = match.group(1)
+        if name in (b"item", b"entry"):
+            counts.clear()
+            continue
+        counts[name] += 1
+        if counts[name] > MAX_REPEATS:
+            raise UnsafeFeedError(f"an entry repeats <{name.decode()}> more than {MAX_REPEATS} times; refused")
+
+
+class _PrologRead(Exception):
+    """The root element starts: no declaration can follow."""
+
+
+class _EntityDeclared(Exception):
+    """The document's DTD declares an entity."""
+
+
+def refuse_entity_declarations(body: bytes, headers: dict | None = None) -> None:
+    """Refuse a feed whose DTD declares entities (expansion blow-ups, external entities).
+
+    The body is read as feedparser will read it: decoded by its rules (BOM, declared encoding, HTTP
+    charset, UTF-16/32, EBCDIC), and also after its rewriting of the DOCTYPE, which can lift a
+    declaration out of a comment into a new DTD. A byte search of the prolog was fooled by a "<a" in a
+    comment and by encodings it did not decode.
+    """
+    try:
+        decoded = convert_to_utf8(dict(headers or {}), body, {})
+        _, rewritten, lenient_entities = replace_doctype(decoded)
+    except Exception as exc:  # an encoding name feedparser chokes on ("\x00utf-8"): it would fail as well
+        raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
+    if lenient_entities or dtd_declares_entities(decoded) or dtd_declares_entities(rewritten):
         raise UnsafeFeedError("feed declares XML entities; refused (entity expansion attack)")
+
+
+def dtd_declares_entities(document: bytes) -> bool:
+    """Whether expat meets an entity declaration before the root element starts (UTF-8 input).
+
+    Only the prolog is read, and a document expat finds malformed there is not refused: feedparser's
+    lenient reader, which takes over then, expands no entity the prolog declares.
+    """
+    reader = expat.ParserCreate(encoding="utf-8")
+    reader.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    reader.EntityDeclHandler = reader.UnparsedEntityDeclHandler = _refuse_declaration
+    reader.StartElementHandler = _stop_at_root
+    try:
+        reader.Parse(document, True)
+    except _EntityDeclared:
+        return True
+    except (_PrologRead, expat.ExpatError):
+        return False
+    return False
+
+
+def _refuse_declaration(*_declaration) -> None:
+    """expat's handler for any entity declaration."""
+    raise _EntityDeclared
+
+
+def _stop_at_root(*_element) -> None:
+    """expat's handler for the first start tag: the prolog has been read."""
+    raise _PrologRead
 
 
 def describe_non_feed(body: bytes, parsed) -> str:
@@ -304,11 +379,11 @@ def normalize_feed(feed, url: str, version: str = "", namespaces=None) -> dict:
         # format and namespaces let the license stage say which element a finding came from
         "format": version or "",
         "namespaces": {str(prefix): str(uri) for prefix, uri in (namespaces or {}).items()},
-        "title": text(feed.get("title"), feed.get("title_detail")),
+        "title": text(feed.get("title"), feed.get("title_detail"), MAX_TEXT_CHARS),
         "link": safe_link(feed.get("link"), url),
-        "subtitle": text(feed.get("subtitle")),
+        "subtitle": text(feed.get("subtitle"), None, MAX_RIGHTS_CHARS),
         "language": language_tag(feed.get("language")),
-        "rights": text(feed.get("rights"), feed.get("rights_detail")),
+        "rights": text(feed.get("rights"), feed.get("rights_detail"), MAX_RIGHTS_CHARS),
         "url": url,
         "raw": plain(feed),
     }
@@ -318,23 +393,23 @@ def normalize_entry(entry, feed: dict) -> dict:
     """Turn one feedparser entry into a plain dict of untrusted values."""
     base = entry_base(entry, feed["url"])
     content, content_type = entry_content(entry)
-    content = bounded_references(content)
+    content = bounded_references(content[:MAX_CONTENT_CHARS])
     return {
         "guid": (entry.get("id") or "").strip() or None,
         "link": safe_link(entry.get("link"), base),
-        "title": text(entry.get("title"), entry.get("title_detail")),
+        "title": text(entry.get("title"), entry.get("title_detail"), MAX_TEXT_CHARS),
         "authors": author_names(entry),
         "published": timestamp(entry.get("published_parsed")),
         # feedparser falls back to published_parsed here itself, with a DeprecationWarning; do it explicitly
         "updated": timestamp(dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")),
         "content": content,
         "content_type": content_type,
-        "summary": bounded_references(entry.get("summary") or ""),
+        "summary": bounded_references((entry.get("summary") or "")[:MAX_CONTENT_CHARS]),
         "categories": categories(entry),
         "enclosures": enclosures(entry, base),
         "language": language_tag(entry_language(entry)) or feed["language"],
         "base": base,
-        "rights": text(entry.get("rights"), entry.get("rights_detail")),
+        "rights": text(entry.get("rights"), entry.get("rights_detail"), MAX_RIGHTS_CHARS),
         "source": plain(entry.get("source")) if entry.get("source") else None,
         "raw": plain(entry),
     }
@@ -373,11 +448,13 @@ def author_names(entry) -> list[str]:
     """Author names as plain text, without duplicates."""
     names = {}  # a dict keeps the order; a list's "in" made 40,000 names quadratic
     for author in entry.get("authors") or []:
-        name = text(author.get("name") if isinstance(author, dict) else author)
+        name = text(author.get("name") if isinstance(author, dict) else author, None, MAX_TEXT_CHARS)
         if name:
             names.setdefault(name)
+            if len(names) == MAX_NAMES:
+                break
     names = list(names)
-    fallback = text(entry.get("author"))
+    fallback = text(entry.get("author"), None, MAX_TEXT_CHARS)
     if not names and fallback:
         names.append(fallback)
     return names
@@ -387,9 +464,11 @@ def categories(entry) -> list[str]:
     """Category names as plain text."""
     names = {}  # a dict keeps the order; a list's "in" made 40,000 categories quadratic
     for tag in entry.get("tags") or []:
-        name = text(tag.get("label") or tag.get("term"))
+        name = text(tag.get("label") or tag.get("term"), None, MAX_TEXT_CHARS)
         if name:
             names.setdefault(name)
+            if len(names) == MAX_NAMES:
+                break
     return list(names)
 
 
@@ -401,14 +480,16 @@ def enclosures(entry, base: str) -> list[dict]:
             continue
         href = safe_link(link.get("href"), base)
         if href:
-            found.append({"url": href, "type": text(link.get("type")) or None,
+            found.append({"url": href, "type": text(link.get("type"), None, MAX_TEXT_CHARS) or None,
                           "length": to_int(link.get("length"))})
+            if len(found) == MAX_NAMES:
+                break
     return found
 
 
 def safe_link(value, base: str | None) -> str | None:
     """An absolute http(s) URL, or None for anything else (javascript:, data:, garbage)."""
-    if not value or not isinstance(value, str):
+    if not value or not isinstance(value, str) or len(value) > MAX_URL_CHARS:
         return None
     cleaned = "".join(ch for ch in value.strip() if ch >= " " and ch != "\x7f")
     try:
@@ -443,14 +524,14 @@ def to_int(value) -> int | None:
 
 
 def plain(value):
-    """A JSON-serializable copy of feedparser's structures (time tuples dropped)."""
+    """A JSON-serializable copy of feedparser's structures (time tuples dropped), within the raw caps."""
     if isinstance(value, dict):
         return {str(key): plain(item) for key, item in value.items()
                 if not str(key).endswith("_parsed")}
     if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
+        return [plain(item) for item in value[:MAX_RAW_LIST]]
     if isinstance(value, str):
-        return bounded_references(value)
+        return bounded_references(value[:MAX_RAW_CHARS])
     if value is None or isinstance(value, (int, float, bool)):
         return value
     return str(value)

@@ -1,6 +1,7 @@
 """Storage: the one module that names tables. SQLite through sqlite-utils, WAL, busy timeout."""
 
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -422,9 +423,9 @@ def items_for_review(db: Database, *, source_id: int | None = None, item_ids: li
                      statuses: tuple[str, ...] = ("pending", "blocked")) -> list[dict]:
     """Items in the given statuses, with their current revision's raw entry and feed."""
     marks = ", ".join("?" for _ in statuses)
-    sql = (f"select i.*, r.raw as revision_raw, r.feed as revision_feed, r.content_html as revision_content_html, "
-           f"r.changes as revision_changes from items i "
-           f"join item_revisions r on r.id = i.current_revision_id where i.status in ({marks})")
+    sql = (f"select i.*, r.raw as revision_raw, {_REVISION_CHANNEL} as revision_feed, "
+           f"r.content_html as revision_content_html, r.changes as revision_changes from items i "
+           f"join item_revisions r on r.id = i.current_revision_id {_CHANNEL_JOIN} where i.status in ({marks})")
     params = list(statuses)
     if source_id is not None:
         sql += " and i.source_id = ?"
@@ -439,9 +440,10 @@ def items_for_review(db: Database, *, source_id: int | None = None, item_ids: li
 
 def revisions_to_reprocess(db: Database, source_id: int | None = None, item_id: int | None = None) -> list[dict]:
     """Every revision an item shows or may show (current and approved), with its item's status."""
-    sql = ("select r.id, r.item_id, r.raw, r.feed, r.decision, i.status, i.source_id, i.edited_title, "
-           "i.current_revision_id, i.approved_revision_id from item_revisions r join items i on i.id = r.item_id "
-           "where (r.id = i.current_revision_id or r.id = i.approved_revision_id)")
+    sql = (f"select r.id, r.item_id, r.raw, {_REVISION_CHANNEL} as feed, r.decision, i.status, i.source_id, "
+           f"i.edited_title, i.current_revision_id, i.approved_revision_id from item_revisions r "
+           f"join items i on i.id = r.item_id {_CHANNEL_JOIN} "
+           f"where (r.id = i.current_revision_id or r.id = i.approved_revision_id)")
     params = []
     if source_id is not None:
         sql += " and i.source_id = ?"
@@ -1414,3 +1416,41 @@ def fetcher_health(db: Database, overdue_before: str) -> dict:
     failing = list(db.query("SELECT id, name, last_error, last_error_at, error_count FROM sources "
                             "WHERE error_count > 0 ORDER BY error_count DESC, id"))
     return {"lease": fetch_lease(db), "overdue": overdue, "failing": failing}
+
+
+# ---------------------------------------------------------------- channels, stored once
+
+# A revision's channel: the shared row it names, else the copy revisions held before 0011_channels.
+_REVISION_CHANNEL = "coalesce(c.body, r.feed)"
+_CHANNEL_JOIN = "left join channels c on c.hash = r.channel_hash"
+
+
+def channel_key(feed_json: str) -> str:
+    """The key a channel's JSON is stored under: its SHA-256."""
+    return hashlib.sha256(feed_json.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def store_channel(db: Database, feed_json: str) -> str:
+    """Store a channel's JSON once, however many revisions and fetches name it; returns its key."""
+    key = channel_key(feed_json)
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO channels(hash, body) VALUES (?, ?)", [key, feed_json])
+    return key
+
+
+@migrations(name="0011_channels")
+def m0011_channels(db: Database) -> None:
+    """Channels stored once by content hash and named by revisions, which held a whole copy each."""
+    db["channels"].create({"hash": str, "body": str}, pk="hash", not_null={"body"})
+    db["item_revisions"].add_column("channel_hash", str)
+    last = 0
+    while True:
+        rows = db.execute("SELECT id, feed FROM item_revisions WHERE feed IS NOT NULL AND id > ? "
+                          "ORDER BY id LIMIT 500", [last]).fetchall()
+        if not rows:
+            break
+        for revision_id, feed_json in rows:
+            key = channel_key(feed_json)
+            db.execute("INSERT OR IGNORE INTO channels(hash, body) VALUES (?, ?)", [key, feed_json])
+            db.execute("UPDATE item_revisions SET channel_hash = ?, feed = NULL WHERE id = ?", [key, revision_id])
+        last = rows[-1][0]

@@ -14,6 +14,7 @@ _LONG_REFERENCE_BYTES = re.compile(rb"&#(?:([xX])([0-9a-fA-F]{17,})|([0-9]{17,})
 MAX_CODE_POINT = 0x10FFFF
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
+MARKUP_PER_CHARACTER = 16  # markup read per character of a capped field's text: tags and entities take room
 DIRECTION_SAMPLE = 1000  # characters a direction is read from: a few sentences, cheap enough to read at every render
 MARKUP_SAMPLE = 4 * DIRECTION_SAMPLE  # markup read for that much text: tags, links and images take room too
 # The blocks of the scripts written right to left: Hebrew, Arabic and its extensions, Syriac, Thaana, N'Ko,
@@ -63,15 +64,20 @@ def language_tag(value) -> str | None:
     return tag if _LANGUAGE_TAG.fullmatch(tag) else None
 
 
-def field_text(value, detail=None) -> str | None:
-    """A feed field as plain text, whitespace folded; markup is stripped when the feed typed it as HTML."""
+def field_text(value, detail=None, limit: int | None = None) -> str | None:
+    """A feed field as plain text, whitespace folded, at most `limit` characters; markup is stripped when
+    the feed typed it as HTML.
+    """
     if value is None or value == "":
         return None
     value = str(value)
+    if limit is not None:
+        value = value[:MARKUP_PER_CHARACTER * limit]  # what could not show within the limit is not read
     if not isinstance(detail, dict) or "html" in (detail.get("type") or "text/html"):
         if "<" in value or "&" in value:
             value = html.unescape(_TAG.sub(" ", bounded_references(value)))
-    return _SPACE.sub(" ", value).strip() or None
+    value = _SPACE.sub(" ", value).strip()
+    return (value[:limit].rstrip() if limit is not None else value) or None
 
 
 def sentence_around(text: str, start: int, end: int, reach: int = SENTENCE_REACH) -> str:
