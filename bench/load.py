@@ -369,9 +369,11 @@ class Result:
 
 def server_log_problems(path: Path) -> list[str]:
     """Lines of the server's stderr that tell of trouble: tracebacks, errors, locks."""
-    wanted = re.compile(r"Traceback|ERROR|Exception|locked|Internal Server Error|failed|not recorded|"
+    wanted = re.compile(r"Traceback|ERROR|Exception|\blocked\b|Internal Server Error|failed|not recorded|"
                         r"not refreshed|disk is full|read-only|readonly", re.IGNORECASE)
-    return [line for line in path.read_text(errors="replace").splitlines() if wanted.search(line)]
+    # a fetch's log line always names its error field; "error=-" is a fetch without one
+    return [line for line in path.read_text(errors="replace").splitlines()
+            if wanted.search(line.replace(" error=- ", " "))]
 
 
 # ---------------------------------------------------------------- one run
