@@ -13,6 +13,7 @@ takes one slot and delays no other. Writes go through SQLite's one writer, each 
 """
 
 import logging
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,13 +59,17 @@ class Scheduler:
 
     def run(self) -> None:
         """Loop until `stop` is set; give the lease up on the way out."""
-        db = storage.connect(self.config.database)
+        db = storage.connect(self.config.database, self.config.busy_timeout)
         storage.migrate(db)
         try:
             while not self.stop.is_set():
                 try:
                     pause = self.cycle(db)
-                except Exception:  # a database hiccup must not stop fetching for good
+                except sqlite3.Error as exc:  # a full disk or a foreign lock: one line, and the next cycle retries
+                    log.error("fetch cycle failed: %s; trying again in %s s", ingest.database_failure(exc),
+                              renew_every(self.config))
+                    pause = renew_every(self.config)
+                except Exception:  # a bug must not stop fetching for good either
                     log.exception("fetch cycle failed; trying again in %s s", renew_every(self.config))
                     pause = renew_every(self.config)
                 self.wake.wait(pause)
@@ -119,7 +124,7 @@ class Scheduler:
     def fetch_one(self, source: dict) -> None:
         """Refresh one claimed source on this thread's connection, report it, release the claim."""
         if getattr(self.local, "db", None) is None:
-            self.local.db = storage.connect(self.config.database)
+            self.local.db = storage.connect(self.config.database, self.config.busy_timeout)
         db = self.local.db
         try:
             with self.hosts.slot(source["url"]):
