@@ -524,6 +524,8 @@ def init_app(app) -> None:
     for command in (init_command, sources_cli, fetch_command, items_cli, licenses_command, audit_command,
                     reprocess_command, serve_command, worker_command, demo_command, backup_command):
         app.cli.add_command(command)
+    from .export import export_command
+    app.cli.add_command(export_command)
 
 
 def make_app(*args, **kwargs):

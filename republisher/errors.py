@@ -81,3 +81,7 @@ class BackupError(RepublisherError):
 
 class OpmlError(RepublisherError):
     """A subscription list could not be read; the message says why."""
+
+
+class ExportError(RepublisherError):
+    """The static export could not be built; the message says which page or file."""
