@@ -153,6 +153,11 @@ def summary(row: dict) -> dict:
             "order": row["published_order"], "digest": digest(row)}
 
 
+def current_db():
+    """The connection the site's own views use in this app context."""
+    return web.site_db()
+
+
 def listing_units(base: str, address: str, rows: list[dict], stamp: str) -> list[Unit]:
     """The pages of one listing, a page of cards at a time, each stamped by the rows it shows."""
     pages = [rows[start:start + site.PAGE_SIZE] for start in range(0, len(rows), site.PAGE_SIZE)] or [[]]
@@ -173,11 +178,6 @@ def feed_units(base: str, address: str, rows: list[dict], stamp: str) -> list[Un
     shown = [row["digest"] for row in rows[:site.FEED_SIZE]] or [storage.site_state(current_db())["version"]]
     return [Unit(f"{base}{name}", f"{address}{name}", digest(stamp, name, shown))
             for name in ("feed.xml", "atom.xml", "feed.json")]
-
-
-def current_db():
-    """The connection the site's own views use in this app context."""
-    return web.site_db()
 
 
 def sources_list_units(sources: list[dict], stamp: str) -> list[Unit]:
@@ -410,10 +410,9 @@ def build(app, root: Path, keep_seconds: float) -> ExportReport:
     stale_files = {unit.file for unit in stale}
     for unit in units:
         files[unit.file] = place(root, previous, target, known, unit.file, unit.stamp,
-                                 (lambda unit=unit: render_unit(client, unit)) if unit.file in stale_files else None,
-                                 report)
+                                 lambda unit=unit: render_unit(client, unit), unit.file not in stale_files, report)
     for name, (body, mark) in specials.items():
-        files[name] = place(root, previous, target, known, name, mark, lambda body=body: body, report)
+        files[name] = place(root, previous, target, known, name, mark, lambda body=body: body, False, report)
     if not report.written and not report.removed:
         shutil.rmtree(target, ignore_errors=True)
         return ExportReport(previous, switched=False, rendered=report.rendered)
@@ -428,11 +427,14 @@ def build(app, root: Path, keep_seconds: float) -> ExportReport:
 
 
 def place(root: Path, previous: int | None, target: Path, known: dict, file: str, stamp: str, render,
-          report: ExportReport) -> list[str]:
-    """Put one file into the new build: a link to the previous copy when its bytes are the same, else written."""
+          unchanged: bool, report: ExportReport) -> list[str]:
+    """Put one file into the new build: a link to the previous copy when its bytes are the same, else written.
+
+    A file whose stamp is unchanged is linked without rendering, if the previous build still holds it.
+    """
     old = known.get(file)
     source = root / BUILDS / str(previous) / file if previous is not None else None
-    if render is None and old and source.is_file():
+    if unchanged and old and source.is_file():
         link_file(source, target / file)
         report.linked += 1
         return [old[0], stamp]
