@@ -174,7 +174,17 @@ def live_path(path: str) -> str:
     return path if path == "/" or "." in path.rsplit("/", 1)[-1] else path.rstrip("/")
 
 
-def measure_serving(app, database: Path, work: Path, site_root: Path, args) -> None:
+def status_of(port: int, path: str) -> int:
+    """The status nginx answers a path with."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+def measure_serving(app, database: Path, work: Path, site_root: Path, gone: str, args) -> None:
     """nginx serving the export and proxying the live app, each route against nginx serving one fixed file."""
     fixed_root = work / "fixed"
     (fixed_root / "_bench").mkdir(parents=True)
@@ -187,6 +197,7 @@ def measure_serving(app, database: Path, work: Path, site_root: Path, args) -> N
         wait_for(static_port)
         wait_for(proxy_port)
         measured = routes(app, args.items)
+        print(f"the withdrawn article on nginx, through _gone.nginx.map: {gone} answers {status_of(static_port, gone)}")
         run = lambda port, paths: wrk(port, paths, args.seconds, args.connections, args.threads, work)  # noqa: E731
         first = run(static_port, ["/_bench/fixed.html"])
         rows = []
@@ -262,7 +273,8 @@ def main() -> None:
             print(f"{label:42} {seconds:8.1f} {report.rendered:9,} {len(report.written):8,} "
                   f"{report.linked:8,} {len(report.changed_urls):6,}")
         print(f"incremental / full: {step_seconds / full_seconds:.3f}x")
-        measure_serving(app, database, work, out / "current", args)
+        gone = export.article_address(newest["id"], newest["title"])
+        measure_serving(app, database, work, out / "current", gone, args)
 
 
 if __name__ == "__main__":
