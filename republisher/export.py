@@ -432,6 +432,8 @@ def place(root: Path, previous: int | None, target: Path, known: dict, file: str
 
     A file whose stamp is unchanged is linked without rendering, if the previous build still holds it.
     """
+    if file.startswith("/") or ".." in Path(file).parts:
+        raise ExportError(f"{file!r} would be written outside the build")
     old = known.get(file)
     source = root / BUILDS / str(previous) / file if previous is not None else None
     if unchanged and old and source.is_file():

@@ -228,6 +228,25 @@ def test_every_internal_link_of_the_export_is_a_file(app, mirror, static_server)
         assert status == 200, link
 
 
+def test_hostile_titles_stay_inside_the_build_and_their_links_resolve(app, db, httpserver, static_server):
+    root, port = static_server
+    titles = ("../../../../escape", "东京 \"quoted\" &lt;b&gt;bold&lt;/b&gt; &amp; ?before=x #hash", "%2e%2e%2f..%2fup")
+    items = "".join(f"<item><title>{title}</title><link>https://odd.example/{n}</link><guid>odd-{n}</guid>"
+                    f"<description>Body {n}.</description></item>" for n, title in enumerate(titles))
+    feed = numbered_feed(1).replace(b"<item>", items.encode() + b"<item>", 1)
+    add_source(app, db, httpserver, "/odd", feed)
+    export.export_site(app, root)
+    inside = (root / "current").resolve()
+    assert not any(path.name == "escape" for path in root.parent.rglob("escape") if inside not in path.parents)
+    links = internal_links(get(port, "/")[1])
+    articles = [link for link in links if link.startswith("/articles/")]
+    assert len(articles) == 4
+    for link in articles:
+        status, body, _ = get(port, link)
+        assert status == 200, link
+        assert b"<b>bold" not in body
+
+
 # ---------------------------------------------------------------- incremental
 
 
