@@ -395,24 +395,20 @@ def build(app, root: Path, keep_seconds: float) -> ExportReport:
         stamp, units, gone = plan(current_db())
         version = storage.site_state(current_db())["version"]
     client = app.test_client()
-    wanted = {unit.file: unit for unit in units}
-    removed = sorted(set(known) - set(wanted) - {GONE_LIST, GONE_NGINX_MAP, NOT_FOUND_PAGE, "search/index.html"})
-    stale = [unit for unit in units if known.get(unit.file, [None, None])[1] != unit.stamp]
     specials = special_files(client, gone, stamp)
-    stale_specials = [name for name, (_, mark) in specials.items() if known.get(name, [None, None])[1] != mark]
-    if previous is not None and not stale and not removed and not stale_specials:
+    stale = {unit.file for unit in units if known.get(unit.file, [None, None])[1] != unit.stamp}
+    stale |= {name for name, (_, mark) in specials.items() if known.get(name, [None, None])[1] != mark}
+    removed = sorted(set(known) - {unit.file for unit in units} - set(specials))
+    if previous is not None and not stale and not removed:
         return ExportReport(previous, switched=False)
     number = max(build_numbers(root), default=0) + 1
     target = root / BUILDS / str(number)
-    shutil.rmtree(target, ignore_errors=True)
     report = ExportReport(number, switched=False, removed=removed)
-    files = {}
-    stale_files = {unit.file for unit in stale}
-    for unit in units:
-        files[unit.file] = place(root, previous, target, known, unit.file, unit.stamp,
-                                 lambda unit=unit: render_unit(client, unit), unit.file not in stale_files, report)
-    for name, (body, mark) in specials.items():
-        files[name] = place(root, previous, target, known, name, mark, lambda body=body: body, False, report)
+    try:
+        files = assemble(root, previous, target, known, units, specials, stale, client, report)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # a build that failed halfway is never served
+        raise
     if not report.written and not report.removed:
         shutil.rmtree(target, ignore_errors=True)
         return ExportReport(previous, switched=False, rendered=report.rendered)
@@ -424,6 +420,19 @@ def build(app, root: Path, keep_seconds: float) -> ExportReport:
     report.changed_urls = changed_urls(app.config["SITE_URL"], report.written + report.removed)
     prune(root, number, keep_seconds, time.time())
     return report
+
+
+def assemble(root: Path, previous: int | None, target: Path, known: dict, units: list[Unit], specials: dict,
+             stale: set[str], client, report: ExportReport) -> dict[str, list[str]]:
+    """Fill a new build directory; returns its manifest's files (path -> [SHA-256, stamp])."""
+    shutil.rmtree(target, ignore_errors=True)
+    files = {}
+    for unit in units:
+        files[unit.file] = place(root, previous, target, known, unit.file, unit.stamp,
+                                 lambda unit=unit: render_unit(client, unit), unit.file not in stale, report)
+    for name, (body, mark) in specials.items():
+        files[name] = place(root, previous, target, known, name, mark, lambda body=body: body, False, report)
+    return files
 
 
 def place(root: Path, previous: int | None, target: Path, known: dict, file: str, stamp: str, render,

@@ -230,7 +230,8 @@ def test_every_internal_link_of_the_export_is_a_file(app, mirror, static_server)
 
 def test_hostile_titles_stay_inside_the_build_and_their_links_resolve(app, db, httpserver, static_server):
     root, port = static_server
-    titles = ("../../../../escape", "东京 \"quoted\" &lt;b&gt;bold&lt;/b&gt; &amp; ?before=x #hash", "%2e%2e%2f..%2fup")
+    titles = ("../../../../escape", "东京 \"quoted\" &lt;b&gt;bold&lt;/b&gt; &amp; ?before=x #hash",
+              "%2e%2e%2f..%2fup")
     items = "".join(f"<item><title>{title}</title><link>https://odd.example/{n}</link><guid>odd-{n}</guid>"
                     f"<description>Body {n}.</description></item>" for n, title in enumerate(titles))
     feed = numbered_feed(1).replace(b"<item>", items.encode() + b"<item>", 1)
@@ -328,7 +329,8 @@ def test_readers_never_see_a_missing_or_partial_file_during_exports(app, db, mir
     try:
         published = storage.list_items(db, source_id=mirror["tides"]["id"], status="published")
         for round_number, item in enumerate(published[-5:]):
-            storage.update_item_fields(db, item["id"], {"published_order": f"2030-01-0{round_number + 1}T00:00:00+00:00"})
+            newest = f"2030-01-0{round_number + 1}T00:00:00+00:00"
+            storage.update_item_fields(db, item["id"], {"published_order": newest})
             assert export.export_site(app, root).switched
     finally:
         stop.set()
