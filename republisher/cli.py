@@ -756,6 +756,8 @@ def init_app(app) -> None:
         app.cli.add_command(command)
     from .users_cli import users_cli  # here: it imports this module
     app.cli.add_command(users_cli)
+    from .export import export_command
+    app.cli.add_command(export_command)
 
 
 def make_app(*args, **kwargs):

@@ -97,3 +97,7 @@ class LoginLockedError(LoginFailedError):
 
 class BudgetExceededError(FetchError):
     """One source's refresh used more CPU time, memory or wall-clock time than allowed and was stopped."""
+
+
+class ExportError(RepublisherError):
+    """The static export could not be built; the message says which page or file."""
