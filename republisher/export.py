@@ -24,6 +24,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import feeds, site, storage, web
+from .db import get_db
 from .errors import ExportError
 
 FORMAT = 1
@@ -238,7 +239,7 @@ def settle_index(db) -> None:
 
 def plan(db) -> tuple[str, list[Unit], list[dict]]:
     """Every file of the export with its stamp, and the withdrawn items."""
-    settle_index(db)
+    settle_index(get_db())  # the site's own connection is read-only; the export writes as any writer does
     stamp = site_stamp(db)
     rows = [summary(row) for row in published_rows(db)]
     units = [Unit(article_file(row["id"], row["title"]), article_address(row["id"], row["title"]), row["digest"])
