@@ -50,6 +50,8 @@ MAX_FORM_BYTES = 256 * 1024
 # room for a pasted query of 10,000 characters in any script, percent-encoded (up to 9 bytes each), and
 # below waitress's 256 KiB limit on a request's head, so that the site's own 414 page answers
 MAX_URL_CHARS = 128 * 1024
+# no page reads more than a handful; parsing thousands cost more than rendering the home page
+MAX_QUERY_PARAMETERS = 100
 # ids and keyset positions beyond SQLite's integer range raise OverflowError in the query
 MAX_SQLITE_INTEGER = 2**63 - 1
 BROKEN_PERCENT_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -143,6 +145,8 @@ def refuse_unreadable_request() -> None:
         raise RequestURITooLarge("This address is too long.")
     if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise RequestEntityTooLarge("What was sent is too large.")
+    if query.count("&") >= MAX_QUERY_PARAMETERS:
+        abort(400, description="This address has too many parameters.")
     if not (utf8_path(path) and percent_decodes(target.partition("?")[0]) and readable_query(query)):
         abort(400, description=BAD_ADDRESS)
 

@@ -1,6 +1,7 @@
 """Shared fixtures: an app on a real SQLite file, its database, and sample feed bytes."""
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from republisher import create_app, storage
 
@@ -37,3 +38,14 @@ def runner(app):
     """Click runner for the app's commands."""
     return app.test_cli_runner()
 
+
+
+@pytest.fixture
+def server():
+    """A threaded HTTP server on 127.0.0.1, so that a slow response holds no other."""
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    yield httpserver
+    httpserver.clear()
+    if httpserver.is_running():
+        httpserver.stop()

@@ -192,6 +192,15 @@ def test_a_repeated_parameter_is_a_400(client, harbor):
         assert b"more than once" in response.data, path
 
 
+def test_an_address_with_thousands_of_parameters_is_refused_before_they_are_read(client, harbor):
+    many = "&".join(f"k{number}=v" for number in range(14_000))
+    for path in ("/?" + many, "/search?q=ferry&" + many, "/desk/?" + many):
+        response = client.get(path)
+        assert_plain_error(response, 400)
+        assert b"too many parameters" in response.data
+    assert client.get("/search?q=ferry&" + "&".join(f"k{n}=v" for n in range(50))).status_code == 200
+
+
 def test_two_orders_of_a_repeated_parameter_never_share_a_page(client, harbor):
     ferry, cold = client.get("/search?q=ferry"), client.get("/search?q=cold")
     assert ferry.data != cold.data and ferry.status_code == cold.status_code == 200

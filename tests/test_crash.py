@@ -2,7 +2,7 @@
 
 After each kill the file is sound, every item is stored once and every revision is whole; after the
 restart no source is left claimed, no lease is held by the dead process, and every item of the feed is
-there. CRASH_RUNS sets the number of runs (20 by default; the long form is CRASH_RUNS=200).
+there. CRASH_RUNS sets the number of runs (20 by default; the long form is CRASH_RUNS=60).
 """
 
 import os
@@ -11,8 +11,6 @@ import signal
 import threading
 import time
 
-import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from fetching import LICENSE, cli_env, rss, start_cli
@@ -34,16 +32,6 @@ def edition(run: int) -> bytes:
     parts_changed, parts_plain = changed.split(b"<item>"), unchanged.split(b"<item>")
     return b"<item>".join([parts_plain[0]] + [parts_changed[number + 1] if number % 5 == run % 5 else parts_plain[number + 1]
                                                for number in range(ITEMS)])
-
-
-@pytest.fixture
-def server():
-    """A threaded HTTP server on 127.0.0.1."""
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
 
 
 def restart(app, db, source_id: int) -> None:

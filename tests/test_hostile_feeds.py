@@ -7,7 +7,6 @@ import tracemalloc
 import zlib
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from helpers import pipeline_config, refresh, sample_feed
@@ -26,17 +25,6 @@ def hostile_app(tmp_path):
     storage.migrate(connection)
     yield app, connection
     connection.conn.close()
-
-
-@pytest.fixture
-def server():
-    """A threaded HTTP server on 127.0.0.1, so a slow response does not hold the others."""
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    if httpserver.is_running():
-        httpserver.stop()
 
 
 @functools.lru_cache(maxsize=None)

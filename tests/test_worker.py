@@ -8,23 +8,12 @@ import threading
 import time
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from fetching import LICENSE, rss
 from helpers import pipeline_config
 from invariants import assert_invariants
 from republisher import create_app, ingest, lease, logs, sandbox, storage, worker
-
-
-@pytest.fixture
-def server():
-    """A threaded HTTP server on 127.0.0.1, so a slow response holds no other."""
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ import signal
 import subprocess
 import time
 
-import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from fetching import LICENSE, cli_env, rss, start_cli
@@ -15,16 +13,6 @@ from republisher import lease, storage
 
 INTERVAL = 3
 LEASE = 3.0  # a takeover from a holder gone on this host comes at the other's next look, LEASE / 3 s
-
-
-@pytest.fixture
-def server():
-    """A threaded HTTP server that notes when each feed was asked for."""
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
 
 
 def test_two_workers_fetch_each_source_once_per_interval_and_one_takes_over_when_the_other_dies(tmp_path, server):
