@@ -2,18 +2,18 @@
 
 from datetime import datetime, timezone
 
-from . import netguard, opml, storage
-from .errors import FetchError
+from . import decisions, ingest, opml, storage
+from .errors import FetchError, WorkflowError
 
 
-def import_subscriptions(db, subscriptions: list[opml.Subscription], guard: netguard.AddressGuard,
+def import_subscriptions(db, subscriptions: list[opml.Subscription], config: ingest.IngestConfig, actor: str,
                          dry_run: bool = False) -> list[dict]:
-    """Add each feed that passes the URL and address checks and is not a source yet: {url, outcome, id, reason}."""
+    """Add each feed that passes the checks of `sources add` and is not a source yet: {url, outcome, id, reason}."""
     known = {source["url"] for source in storage.list_sources(db)}
     outcomes = []
     for subscription in subscriptions:
         url = subscription.feed_url
-        reason = refusal(url, guard)
+        reason = refusal(url, config)
         if reason:
             outcomes.append({"url": url, "outcome": "refused", "reason": reason})
         elif url in known:
@@ -21,7 +21,7 @@ def import_subscriptions(db, subscriptions: list[opml.Subscription], guard: netg
         elif dry_run:
             outcomes.append({"url": url, "outcome": "would add", "name": subscription.name})
         else:
-            source = storage.add_source(db, url, name=subscription.name)
+            source = decisions.add_source(db, config, url, actor, name=subscription.name)
             if subscription.site_url:
                 storage.update_source(db, source["id"], site_url=subscription.site_url)
             known.add(url)
@@ -29,14 +29,11 @@ def import_subscriptions(db, subscriptions: list[opml.Subscription], guard: netg
     return outcomes
 
 
-def refusal(url: str, guard: netguard.AddressGuard) -> str | None:
-    """Why a feed URL may not become a source (not http(s), or an address the SSRF guard refuses), or None."""
-    parts = url.split("/")
-    if not url.lower().startswith(("http://", "https://")) or len(parts) < 3 or not parts[2]:
-        return "not an http(s) feed URL"
+def refusal(url: str, config: ingest.IngestConfig) -> str | None:
+    """Why `sources add` would refuse a feed URL (not http(s), or an address the SSRF guard refuses), or None."""
     try:
-        netguard.resolve_and_check(url, guard=guard)
-    except (FetchError, ValueError) as exc:
+        decisions.guard_address(decisions.check_feed_url(url), config)
+    except (WorkflowError, FetchError) as exc:
         return str(exc)
     return None
 

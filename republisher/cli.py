@@ -14,7 +14,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from . import audit, bulk_sources, decisions, feeds, ingest, lease, licenses, opml, reprocess, review, storage, watch, workflow
 from .db import get_db
-from .errors import ConfigError, RepublisherError
+from .errors import ConfigError, RepublisherError, WorkflowError
 
 
 class WholeHelpGroup(AppGroup):
@@ -155,9 +155,11 @@ def check_line(report: dict) -> str:
 
 
 def check_feed_url(url: str) -> None:
-    """Refuse anything but an absolute http(s) URL."""
-    if not url.lower().startswith(("http://", "https://")) or len(url.split("/")) < 3 or not url.split("/")[2]:
-        raise click.UsageError(f"not an http(s) feed URL: {url}")
+    """Refuse anything but an absolute http(s) URL, as a usage error."""
+    try:
+        decisions.check_feed_url(url)
+    except WorkflowError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def require_license(license_id: str) -> str:
@@ -350,12 +352,13 @@ def source_summary(row: dict) -> dict:
 @click.argument("file", type=click.File("rb"))
 @click.option("--dry-run", is_flag=True, help="Check every feed URL and say what would be added, adding nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@actor_option
 @clear_errors
-def sources_import(file, dry_run, as_json):
+def sources_import(file, dry_run, as_json, actor):
     """Add the feeds an OPML file subscribes to, with the URL and address checks of `sources add`; skip known ones."""
     subscriptions = opml.read(file.read(opml.MAX_OPML_BYTES + 1))
     storage.migrate(get_db())
-    outcomes = bulk_sources.import_subscriptions(get_db(), subscriptions, pipeline_config().guard, dry_run=dry_run)
+    outcomes = bulk_sources.import_subscriptions(get_db(), subscriptions, pipeline_config(), actor, dry_run=dry_run)
     if as_json:
         emit_json(outcomes)
         return

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import accounts, create_app, demo_sites, ingest, storage, workflow
+from . import accounts, create_app, decisions, demo_sites, ingest, storage, workflow
 
 PARS_EVIDENCE = ("Site footer of every page: \"All Content by Pars Ruz News Agency is licensed under a "
                  "Creative Commons Attribution 4.0 International License.\"")
@@ -57,7 +57,8 @@ def earlier_feeds_port(database: str) -> int | None:
     return None
 
 
-def demo_source(db, feed_url: str, filename: str, name: str, license_id, evidence, auto: bool) -> dict:
+def demo_source(db, config: ingest.IngestConfig, feed_url: str, filename: str, name: str, license_id, evidence,
+                auto: bool) -> dict:
     """The demo's source for a sample feed: the one a previous run made (its address moved here), or a new one."""
     for source in storage.list_sources(db):
         parts = urlsplit(source["url"])
@@ -65,7 +66,8 @@ def demo_source(db, feed_url: str, filename: str, name: str, license_id, evidenc
             if source["url"] != feed_url:
                 source = storage.update_source(db, source["id"], url=feed_url, next_fetch_at=storage.utcnow())
             return source
-    return storage.add_source(db, feed_url, name=name, license=license_id, evidence=evidence, auto_approve=auto)
+    return decisions.add_source(db, config, feed_url, "demo", name=name, license_id=license_id, evidence=evidence,
+                                auto_approve=auto)
 
 
 def build_demo(database: str, feeds_base: str, site_url: str):
@@ -74,12 +76,12 @@ def build_demo(database: str, feeds_base: str, site_url: str):
                       "SITE_NAME": "Republisher demo"})
     db = storage.connect(database)
     storage.migrate(db)
+    config = ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"])
     to_approve = []
     for filename, name, license_id, evidence, auto, approve in DEMO_SOURCES:
-        source = demo_source(db, f"{feeds_base}/feeds/{filename}", filename, name, license_id, evidence, auto)
+        source = demo_source(db, config, f"{feeds_base}/feeds/{filename}", filename, name, license_id, evidence, auto)
         if approve:
             to_approve.append(source["id"])
-    config = ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"])
     reports = ingest.refresh_many(storage.list_sources(db), config)
     for source_id in to_approve:
         for item in storage.list_items(db, status="pending", source_id=source_id):

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import feeds, ingest, logs, storage, worker
+from . import decisions, ingest, logs, storage, worker
 from .db import get_db
 
 
@@ -14,8 +14,7 @@ def prepare_database() -> None:
     """Migrate the database and index what is published, so the first readers wait for nothing."""
     db = get_db()
     storage.migrate(db)
-    while storage.public_index_sync(db, feeds.text_and_excerpt, limit=1000):
-        pass
+    decisions.sync_public_index(db)
 
 
 @click.command("serve")

@@ -4,7 +4,7 @@ import pytest
 
 from helpers import refresh, sample_feed
 from invariants import assert_invariants, violations
-from republisher import feeds, storage, workflow
+from republisher import storage, workflow
 
 
 
@@ -18,8 +18,6 @@ def published(app, db, httpserver):
     for item_id in (first, second):
         workflow.approve(db, item_id, actor="test")
     workflow.withdraw(db, second, reason="asked by the publisher", actor="test")
-    while storage.public_index_sync(db, feeds.text_and_excerpt):
-        pass
     return {"path": app.config["DATABASE"], "published": first, "withdrawn": second}
 
 

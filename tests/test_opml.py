@@ -36,6 +36,8 @@ def test_import_adds_each_feed_once_with_its_name_and_site_and_refuses_what_is_n
     assert sources["http://127.0.0.1:9/harbor.xml"]["name"] == "Harbor Wire"
     assert sources["http://127.0.0.1:9/harbor.xml"]["site_url"] == "https://harborwire.example/"
     assert sources["http://127.0.0.1:9/cafe.xml"]["name"] == "Café & Chronicle"
+    added = [row for row in storage.audit_entries(db) if row["action"] == "add-source"]
+    assert len(added) == 2  # added through the same path as `sources add`, so audited like it
     again = import_file(runner, tmp_path, SUBSCRIPTIONS)
     assert again.exit_code == 0 and "2 duplicate" in again.output and len(storage.list_sources(db)) == 2
 
