@@ -2,8 +2,8 @@
 
 Run: python bench/requests.py [--sources N] [--items N] [--rounds N]
 
-A database of --sources sources x --items published items (fetched from a feed server on 127.0.0.1, the
-way the service fetches) is read through the app's WSGI interface, with nothing cached: each request is
+A database of --sources sources x --items published items (fetched from the load bench's feed server
+on 127.0.0.1, the way the service fetches) is read through the app's WSGI interface, with nothing cached: each request is
 sent once per round with a fresh site version, so every page is rendered anew. Each hostile request is
 reported with its status, its slowest time over the rounds, and that time over the slowest time of the
 home page in the same rounds. The hostile requests are those the bad-request tests send, at the sizes
@@ -13,59 +13,31 @@ the site still accepts.
 import argparse
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from load import WORDS, start_feed_server  # noqa: E402  (bench/ is the script's own folder)
 from republisher import create_app, ingest, storage  # noqa: E402
 
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-WORDS = ("harbour", "valley", "island", "quarry", "orchard", "ferry", "pier", "meadow", "storm", "market")
-
-
-def feed(source: int, items: int) -> bytes:
-    """One licensed RSS feed of `items` items of a few paragraphs."""
-    entries = "".join(
-        f"<item><title>{WORDS[n % len(WORDS)]} story {source}-{n}</title><link>https://s{source}.example/{n}</link>"
-        f"<guid>s{source}-{n}</guid><description>&lt;p&gt;{' '.join(WORDS)} {n}.&lt;/p&gt;"
-        f"&lt;p&gt;More about the {WORDS[(n * 7) % len(WORDS)]}.&lt;/p&gt;</description></item>"
-        for n in range(items))
-    return (f'<?xml version="1.0"?><rss version="2.0" xmlns:creativeCommons='
-            f'"http://backend.userland.com/creativeCommonsRssModule"><channel><title>Source {source}</title>'
-            f"<link>https://s{source}.example/</link><description>d</description>"
-            f"<creativeCommons:license>{LICENSE}</creativeCommons:license>{entries}</channel></rss>").encode()
-
-
 def build(database: str, sources: int, items: int):
-    """The app over a database of `sources` x `items` published items."""
-    class Feeds(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = feed(int(self.path.strip("/")), items)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = create_app({"DATABASE": database, "ALLOW_PRIVATE_ADDRESSES": True, "SITE_URL": "http://127.0.0.1",
-                      "SECRET_KEY": "bench", "FETCH_PER_HOST": 8})
-    db = storage.connect(database)
-    storage.migrate(db)
-    for number in range(sources):
-        storage.add_source(db, f"http://127.0.0.1:{server.server_address[1]}/{number}", name=f"Source {number}",
-                           auto_approve=True)
-    ingest.refresh_many(storage.list_sources(db), ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"]))
-    server.shutdown()
+    """The app over a database of `sources` x `items` published items, fetched from the load bench's feed server."""
+    feed_server, feeds = start_feed_server(items)
+    try:
+        app = create_app({"DATABASE": database, "ALLOW_PRIVATE_ADDRESSES": True, "SITE_URL": "http://127.0.0.1",
+                          "SECRET_KEY": "bench", "FETCH_PER_HOST": 8})
+        db = storage.connect(database)
+        storage.migrate(db)
+        for number in range(sources):
+            storage.add_source(db, f"{feeds}/feeds/{number}.xml", name=f"Source {number}", auto_approve=True)
+        config = ingest.config_from_settings(app.config, app.config["LICENSE_POLICY"])
+        ingest.refresh_many(storage.list_sources(db), config)
+    finally:
+        feed_server.terminate()
+        feed_server.wait(timeout=10)
     return app, db
 
 
