@@ -1,6 +1,7 @@
 """Helpers shared by test modules (importable as `helpers`, since tests/ is on the path)."""
 
 import re
+import socket
 from pathlib import Path
 
 from republisher import ingest, storage
@@ -37,3 +38,10 @@ def log_in(client, name: str, password: str, next_path=None):
     if next_path is not None:
         form["next"] = next_path
     return client.post("/desk/login", data=form)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -16,7 +16,7 @@ import pytest
 
 from republisher import accounts, storage, workflow
 
-from helpers import REPO, log_in, refresh, sample_feed
+from helpers import REPO, free_port, log_in, refresh, sample_feed
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
 HUGE = "9" * 30
@@ -291,13 +291,6 @@ def test_every_desk_page_survives_hostile_values_for_a_logged_in_admin(app, db, 
 
 
 # ---------------------------------------------------------------- through the production server
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, bytes, bytes]:

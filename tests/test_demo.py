@@ -14,14 +14,9 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+from helpers import free_port
+
 CONSOLE_SCRIPT = Path(sys.executable).with_name("republisher")
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Links(HTMLParser):

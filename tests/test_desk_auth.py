@@ -3,7 +3,6 @@
 import http.cookiejar
 import re
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from helpers import CSRF_FIELD, csrf_token
+from helpers import CSRF_FIELD, csrf_token, free_port
 from republisher import accounts, create_app, storage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -198,13 +197,6 @@ def test_the_audit_log_is_for_admins_only(app, editor, admin):
 
 
 # ---------------------------------------------------------------- the lockout across processes
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class DeskClient:

@@ -12,17 +12,10 @@ import time
 import urllib.parse
 import urllib.request
 
-from helpers import REPO, refresh, sample_feed
+from helpers import REPO, free_port, refresh, sample_feed
 from republisher import accounts, storage
 
 PASSWORD = "a long enough passphrase"
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_serve(database: str, port: int, *args, **env) -> subprocess.Popen:
