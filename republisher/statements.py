@@ -24,6 +24,7 @@ from typing import NamedTuple
 from . import license_text, licenses
 from .text import sentence_around
 from .textfold import Folded, fold, text_cache
+from .wordscan import WordScanner
 
 LICENSE_RELS = frozenset({"license", "http://www.iana.org/assignments/relation/license"})
 BADGE_HOSTS = ("i.creativecommons.org", "licensebuttons.net", "mirrors.creativecommons.org")
@@ -50,6 +51,13 @@ EDGE_KEYWORDS = ("contributed", "permission", "commercial", "personal use", "der
                  "vorbehalten", "riservat", "voorbehouden", "zastrze", "interdit", "verboten", "source:",
                  "with afp", "avec", "courtesy")
 QUICK_WORDS = PATTERN_WORDS + tuple(BODY_WORDS) + EDGE_KEYWORDS
+# what one scan of an ASCII body looks for (wordscan): the words, the literal openings of
+# COPYRIGHT_OR_CC (tried there), the numeric copyright signs and the edge keywords
+SCANNED_KINDS = (tuple(("word", word, forms) for word, forms in BODY_WORDS.items())
+                 + tuple(("opening", word, None) for word in ("creative", "copy", "c)", "cc"))
+                 + tuple(("numeric", word, None) for word in NUMERIC_COPYRIGHT)
+                 + tuple(("edge", word, None) for word in EDGE_KEYWORDS))
+SCANNED = WordScanner(tuple(word for _, word, _ in SCANNED_KINDS))
 CONTAINER_WORDS = ("caption", "credit", "byline")
 VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
                        "param", "track"))
@@ -164,6 +172,14 @@ def keyword_hits(low: str) -> list[int]:
     ascii = low.isascii()  # the keywords not written in ASCII cannot stand in an ASCII body
     if ascii and len(low) <= QUICK_LOOK and not has_any(low, QUICK_WORDS):
         return list(phrase_hits(low))  # a summary or a caption: only a restrictive phrase is left to find
+    occurrences = SCANNED.occurrences(low) if ascii else None
+    hits = listed_hits(low, occurrences) if occurrences is not None else searched_hits(low, ascii)
+    hits.sort()
+    return hits
+
+
+def searched_hits(low: str, ascii: bool) -> list[int]:
+    """keyword_hits' positions, unsorted, each kind of keyword searched for on its own."""
     hits = [] if ascii else license_text.keyword_hits(low, BODY_KEYWORDS + BODY_KEYWORDS_OTHER)
     for word, forms in BODY_WORDS.items():
         at = low.find(word)
@@ -172,13 +188,7 @@ def keyword_hits(low: str) -> list[int]:
                 hits.append(at)
             at = low.find(word, at + len(word))
     for match in COPYRIGHT_OR_CC.finditer(low):
-        at = match.start()
-        if low[at + 1] == ")":  # "(c)" is read from its "("
-            if not at or low[at - 1] != "(":
-                continue
-            at -= 1
-        if at == 0 or not low[at - 1].isalnum():
-            hits.append(at)
+        add_copyright_or_cc(low, match.start(), hits)
     at = low.find("&")
     while at != -1:
         if low.startswith(NUMERIC_COPYRIGHT, at) and (at == 0 or not low[at - 1].isalnum()):
@@ -188,8 +198,51 @@ def keyword_hits(low: str) -> list[int]:
     hits += [tail + at for at in closing_hits(low[tail:])] if tail else closing_hits(low)
     if tail:  # the start, up to where the end's part begins
         hits += edge_hits(low[:min(tail, EDGE_REACH)])
-    hits.sort()
     return hits
+
+
+def listed_hits(low: str, occurrences: list[tuple[int, int]]) -> list[int]:
+    """keyword_hits' positions, unsorted, from one scan's occurrences of SCANNED_WORDS in an ASCII body.
+
+    The same positions as searched_hits: no word overlaps itself, so every occurrence is one that a
+    search from the end of the last would find; the pattern is tried at its literal openings only,
+    leftmost first and never inside its last match, as finditer tries it.
+    """
+    hits: list[int] = []
+    openings: list[int] = []
+    tail = max(0, len(low) - EDGE_REACH)
+    opening_edge = min(tail, EDGE_REACH)
+    for index, at in occurrences:
+        kind, word, forms = SCANNED_KINDS[index]
+        if kind == "word":
+            if (at == 0 or not low[at - 1].isalnum()) and (forms is None or low.startswith(forms, at)):
+                hits.append(at)
+        elif kind == "opening":
+            openings.append(at)
+        elif kind == "numeric":
+            if at == 0 or not low[at - 1].isalnum():
+                hits.append(at)
+        elif at >= tail or at + len(word) <= opening_edge:  # an edge keyword within either edge
+            hits.append(at)
+    searched_to = 0
+    for at in sorted(set(openings)):
+        if at >= searched_to:
+            match = COPYRIGHT_OR_CC.match(low, at)
+            if match:
+                add_copyright_or_cc(low, at, hits)
+                searched_to = match.end()
+    hits += [tail + at for at in phrase_hits(low[tail:])] if tail else phrase_hits(low)
+    return hits
+
+
+def add_copyright_or_cc(low: str, at: int, hits: list[int]) -> None:
+    """Keep a match of COPYRIGHT_OR_CC at a word's start; "(c)" is kept from its "("."""
+    if low[at + 1] == ")":
+        if not at or low[at - 1] != "(":
+            return
+        at -= 1
+    if at == 0 or not low[at - 1].isalnum():
+        hits.append(at)
 
 
 def has_any(text: str, words: tuple[str, ...]) -> bool:
@@ -212,7 +265,7 @@ def closing_hits(edge: str) -> tuple[int, ...]:
 
 def phrase_hits(text: str) -> tuple[int, ...]:
     """Where a restrictive or reserving phrase starts in a text."""
-    found = license_text.phrases_in(text)
+    found = license_text.term_phrases_in(text)
     return tuple(start for kind in license_text.TERM_KINDS for start, _ in found.get(kind, ()))
 
 

@@ -1,0 +1,98 @@
+"""The one-pass keyword scan finds exactly what the search word by word finds.
+
+An ASCII body is scanned once for every keyword (Hyperscan, where its wheels exist); any other body,
+and any platform without it, is searched word by word. Both must give the license reader the same
+positions, or a license or a reservation of rights would be read on one machine and missed on another.
+"""
+
+import platform
+import threading
+from pathlib import Path
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from republisher import parser, statements
+from republisher.errors import ParseError
+from republisher.textfold import fold
+from republisher.wordscan import WordScanner, hyperscan
+
+PROPERTIES = settings(max_examples=400, derandomize=True, database=None, deadline=None,
+                      suppress_health_check=[HealthCheck.too_slow])
+CORPUS = Path(__file__).parent / "corpora" / "feeds" / "feedparser-tests"
+# the keywords, pieces of them, what stands around them in markup, and plain words
+PIECES = sorted({word for _, word, _ in statements.SCANNED_KINDS}
+                | {word[:cut] for _, word, _ in statements.SCANNED_KINDS for cut in (1, 2, 3)}
+                | {"reserved", "republish", "republication", "licence", "copyright", "commons", "creative commons",
+                   "cc by", "cc-by", "cc0", "copy;", ";", "cc zero", "(c)", "c)", "ccc", "&nbsp;", "&#160;", "&#169;", "&#xa9;",
+                   "&amp;", "&", "(", ")", " ", "  ", "-", "_", ".", ":", "|", "\n", "<p>", "</p>", "<a href=", ">",
+                   "x", "ab", "2026", "the story", "may not", "all rights reserved", "for non-commercial use"})
+PHRASE_TEXT = st.lists(st.sampled_from(PIECES), max_size=160).map("".join)
+
+
+def both_ways(low: str) -> tuple[list[int], list[int] | None]:
+    """(positions searched word by word, positions from one scan or None where the scan does not run)."""
+    occurrences = statements.SCANNED.occurrences(low)
+    listed = sorted(statements.listed_hits(low, occurrences)) if occurrences is not None else None
+    return sorted(statements.searched_hits(low, low.isascii())), listed
+
+
+def test_the_scan_runs_where_its_wheels_exist():
+    scanner = WordScanner(("licen", "c)"))
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert hyperscan is not None
+        assert sorted(scanner.occurrences("a licence (c) licensed")) == [(0, 2), (0, 14), (1, 11)]
+    assert scanner.occurrences("a licence \u00e9crite") is None  # not ASCII: searched word by word
+
+
+@PROPERTIES
+@given(PHRASE_TEXT)
+@example("cc by " * 120 + "all rights reserved")
+@example("x" * 600 + "commercial" + "x" * 600)  # an edge keyword outside both edges
+@example("x" * 495 + "commercial" + "x" * 600)  # one that the opening edge cuts
+@example("x" * 490 + "commercial" + "x" * 600)  # one that ends where the opening edge ends
+@example("x" * 600 + "commercial" + "x" * 495)  # one that starts just inside the closing edge
+@example("ccc0 cc cc by (c) c) copy; copyright creative  commons")
+@example("copy;copy;(c)c)cc0")  # a match that starts where the last one ends
+def test_one_scan_finds_what_the_words_find(text):
+    searched, listed = both_ways(fold(text))
+    if listed is not None:
+        assert listed == searched
+
+
+def test_one_scan_finds_what_the_words_find_in_real_feeds():
+    compared = 0
+    for path in sorted(path for path in CORPUS.rglob("*") if path.suffix in (".xml", ".rdf", ".atom")):
+        try:
+            parsed = parser.parse_feed(path.read_bytes(), {}, "https://example.org/feed")
+        except ParseError:
+            continue
+        for entry in parsed["entries"]:
+            for body in (entry.get("content"), entry.get("summary")):
+                if body:
+                    searched, listed = both_ways(fold(body))
+                    if listed is not None:
+                        compared += 1
+                        assert listed == searched, path
+    assert compared > 500, compared
+
+
+def test_threads_scanning_at_once_get_their_own_positions():
+    texts = [fold(f"<p>Story {n}.</p>" * n + "<p>© Reuters. All rights reserved. Licensed CC BY.</p>")
+             for n in range(1, 60)]
+    texts = [text.replace("©", "(c)") for text in texts]  # ASCII, so that the scan is what runs
+    expected = [statements.keyword_hits(text) for text in texts]
+    wrong = []
+
+    def read_all():
+        for _ in range(20):
+            for text, positions in zip(texts, expected):
+                if statements.keyword_hits(text) != positions:
+                    wrong.append(text)
+
+    threads = [threading.Thread(target=read_all) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not wrong
