@@ -417,8 +417,9 @@ class PhraseReader(NamedTuple):
     and there only the regexes of the kinds whose phrases open that way are tried."""
 
     finder: AhoCorasick  # the literal openings of every word-starting phrase, found in one pass
-    opening_kinds: tuple  # for each opening of the finder, in its order: the kinds it may start
-    kinds: dict  # kind -> regex of that kind's word-starting phrases, tried where a phrase may start
+    # for each opening of the finder, in its order: (kind, regex of that kind's phrases that open so)
+    opening_kinds: tuple
+    kinds: dict  # kind -> that kind's word-starting phrases (regex bodies), in the order they are tried
     unbounded: dict  # kind -> regex of the phrases that need not start a word (other scripts), or absent
 
 
@@ -470,25 +471,46 @@ def word_phrases(patterns) -> tuple[list[str], list[str]]:
 def phrase_reader() -> PhraseReader:
     """The phrases of every kind read in one pass: restrictions (CC's own NC and ND names among them),
     reservations of rights, grants of a license, and the names of third parties."""
+    return build_phrase_reader(None)
+
+
+@functools.lru_cache(maxsize=1)
+def term_phrase_reader() -> PhraseReader:
+    """The phrases of the restrictive and reserving kinds alone (TERM_KINDS)."""
+    return build_phrase_reader(TERM_KINDS)
+
+
+def build_phrase_reader(only: tuple[str, ...] | None) -> PhraseReader:
+    """phrase_reader, or for the kinds named only."""
     names = element_phrases()
     written = dict(RESTRICTION_PHRASES, reserved=RESERVED_PHRASES, grant=GRANT_PHRASES, party=party_phrases())
+    written = {kind: patterns for kind, patterns in written.items() if only is None or kind in only}
     openings: dict[str, set[str]] = {}
-    kinds, unbounded = {}, {}
+    phrases, unbounded = {}, {}
     for kind, patterns in written.items():
         named = {"non_commercial": names["nc"], "no_derivatives": names["nd"]}.get(kind, ())
         starting, others = word_phrases(
             list(patterns) + [rf"\b{phrase_pattern([phrase])}(?!\w)" for phrase in named])
-        for body in starting:
-            for opening in literal_openings(body):
+        phrases[kind] = [(body, literal_openings(body)) for body in starting]
+        for _, body_openings in phrases[kind]:
+            for opening in body_openings:
                 openings.setdefault(opening, set()).add(kind)
-        kinds[kind] = re.compile(by_first_letter(starting))
         if others:
             unbounded[kind] = re.compile("|".join(others))
     openings = without_longer_openings(openings)
     ordered = sorted(openings)
-    order = list(kinds)
-    return PhraseReader(AhoCorasick(ordered), tuple(tuple(sorted(openings[opening], key=order.index))
-                                                    for opening in ordered), kinds, unbounded)
+    order = list(phrases)
+    # where an opening stands, only the phrases that open with it can match there: trying those alone
+    # finds what the kind's whole alternation would (its branches keep their order)
+    return PhraseReader(AhoCorasick(ordered), tuple(
+        tuple((kind, opening_regex(phrases[kind], opening)) for kind in sorted(openings[opening], key=order.index))
+        for opening in ordered), {kind: [body for body, _ in phrases[kind]] for kind in order}, unbounded)
+
+
+def opening_regex(phrases: list[tuple[str, list[str]]], opening: str) -> re.Pattern:
+    """The alternation of the phrases (body, its openings) that may open with a given opening."""
+    return re.compile(by_first_letter([body for body, openings in phrases
+                                       if any(candidate.startswith(opening) for candidate in openings)]))
 
 
 def without_longer_openings(openings: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -550,19 +572,30 @@ def party_phrases() -> list[str]:
 def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     """Where each kind of phrase stands in a text, in original offsets: per kind leftmost and not
     overlapping, as a search for that kind alone would find them."""
+    return read_phrases(text, phrase_reader())
+
+
+@text_cache(max_chars=CACHED_TEXT)
+def term_phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """phrases_in for the restrictive and reserving kinds alone (TERM_KINDS): what the keyword search
+    asks of every body's closing part, without trying the agencies' names and the grants there too."""
+    return read_phrases(text, term_phrase_reader())
+
+
+def read_phrases(text: str, reader: PhraseReader) -> dict[str, tuple[tuple[int, int], ...]]:
+    """phrases_in with a given reader."""
     folded = Folded(text)
     lowered = folded.text
-    reader = phrase_reader()
     found: dict[str, list] = {}
     ends = dict.fromkeys(reader.kinds, 0)
-    kinds_of, regexes = reader.opening_kinds, reader.kinds
+    kinds_of = reader.opening_kinds
     # the openings found, by where they start: each kind is read leftmost first and without overlaps
     for index, at, _ in sorted(reader.finder.find_matches_as_indexes(lowered, overlapping=True), key=START):
         if at and (lowered[at - 1].isalnum() or lowered[at - 1] == "_"):
             continue  # inside a word, as \w sees it
-        for kind in kinds_of[index]:
+        for kind, regex in kinds_of[index]:
             if at >= ends[kind]:
-                match = regexes[kind].match(lowered, at)
+                match = regex.match(lowered, at)
                 if match:
                     found.setdefault(kind, []).append(match.span())
                     ends[kind] = match.end()

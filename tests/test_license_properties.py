@@ -123,3 +123,47 @@ def test_every_restrictive_wording_closing_a_body_is_found(data):
     for body in (OPENING + f"<p>{phrase}.</p>", OPENING * 30 + f"<p>{phrase}.</p>"):
         kinds = {statement.kind for statement in statements.find_statements(body)}
         assert kinds & {"restricted", "reserved"}, (pattern, phrase, len(body))
+
+
+PHRASE_PIECES = ["non-commercial", "noncommercial", "non commercial", "no derivatives", "noderivs", "not for",
+                 "commercial use", "all rights reserved", "rights reserved", "may not be", "republication",
+                 "prohibited", "reuters", "afp", "ap photo", "getty images", "licensed under", "license", "for",
+                 "no", "not", "all", "news", "pas d'utilisation commerciale", "namensnennung - nicht kommerziell",
+                 "personal use only", "provided by", " ", "  ", "-", ".", ",", "(", ")", "/", "x", "the"]
+
+
+def phrases_tried_everywhere(text: str) -> dict:
+    """What phrases_in should find in an ASCII text: each kind's whole alternation tried at every place a
+    word starts, leftmost first and never inside the kind's last match."""
+    reader = license_text.phrase_reader()
+    found = {}
+    for kind, bodies in reader.kinds.items():
+        whole = re.compile(license_text.by_first_letter(bodies))
+        at, spans = 0, []
+        while at < len(text):
+            if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
+                match = whole.match(text, at)
+                if match:
+                    spans.append(match.span())
+                    at = match.end()
+                    continue
+            at += 1
+        if spans:
+            found[kind] = tuple(spans)
+    return found
+
+
+@PROPERTIES
+@given(st.lists(st.sampled_from(PHRASE_PIECES), max_size=40).map("".join))
+@example("not for commercial use, all rights reserved by reuters")
+def test_phrases_are_found_where_each_kind_alone_would_find_them(text):
+    assert license_text.phrases_in.function(text) == phrases_tried_everywhere(text)
+
+
+@PROPERTIES
+@given(st.lists(st.sampled_from(PHRASE_PIECES), max_size=40).map("".join))
+@example("pas d'utilisation commerciale, ap photo, licensed under cc by-nd")
+def test_the_restrictive_kinds_read_alone_are_read_as_with_the_others(text):
+    every_kind = license_text.phrases_in.function(text)
+    assert license_text.term_phrases_in.function(text) == {
+        kind: spans for kind, spans in every_kind.items() if kind in license_text.TERM_KINDS}
