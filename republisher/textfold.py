@@ -176,21 +176,22 @@ class TextCache:
         """The function's result, from the cache when these texts were read before."""
         key = args + tuple(keywords.items()) if keywords else args
         try:
-            value, _ = self.entries[key]
-        except KeyError:
-            pass
+            kept = self.entries.get(key)
         except TypeError:  # an argument that cannot be a key (a list): read it as it is
             return self.function(*args, **keywords)
-        else:
+        if kept is not None:
             try:
                 self.entries.move_to_end(key)
             except KeyError:  # evicted by another thread in between
                 pass
-            return value
-        if longest_text(key) > self.max_chars:
+            return kept[0]
+        if len(key) == 1 and type(key[0]) is str:  # one text, the usual case: measured without a walk
+            longest, size = len(key[0]), sys.getsizeof(key[0])
+        else:
+            longest, size = longest_text(key), text_bytes(key)
+        if longest > self.max_chars:
             return self.long_text_result(key, args, keywords)
         value = self.function(*args, **keywords)
-        size = text_bytes(key)
         if size <= self.max_bytes:
             self.store(key, value, size)
         return value
