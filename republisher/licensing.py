@@ -192,7 +192,7 @@ def feed_findings(feed: dict, context: Context) -> list[Finding]:
     global _last_feed
     raw = feed.get("raw") or {}
     cached_raw, cached_context, findings = _last_feed
-    if cached_raw is not raw or cached_context != context:
+    if cached_raw is not raw or (cached_context is not context and cached_context != context):
         findings = metadata_findings(raw, "feed", context.feed_url, context)
         _last_feed = (raw, context, findings)
     return list(findings)

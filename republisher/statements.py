@@ -51,14 +51,18 @@ EDGE_KEYWORDS = ("contributed", "permission", "commercial", "personal use", "der
                  "vorbehalten", "riservat", "voorbehouden", "zastrze", "interdit", "verboten", "source:",
                  "with afp", "avec", "courtesy")
 QUICK_WORDS = PATTERN_WORDS + tuple(BODY_WORDS) + EDGE_KEYWORDS
+CONTAINER_WORDS = ("caption", "credit", "byline")
+# what says a body has pictures, or elements a credit may stand in: where none of them is, neither is read
+MARKERS = ("<img", "<figure", "<caption") + CONTAINER_WORDS
+CONTAINER_MARKERS = frozenset(MARKERS[1:])  # all that container_kind looks for
 # what one scan of an ASCII body looks for (wordscan): the words, the literal openings of
 # COPYRIGHT_OR_CC (tried there), the numeric copyright signs and the edge keywords
 SCANNED_KINDS = (tuple(("word", word, forms) for word, forms in BODY_WORDS.items())
                  + tuple(("opening", word, None) for word in ("creative", "copy", "c)", "cc"))
                  + tuple(("numeric", word, None) for word in NUMERIC_COPYRIGHT)
-                 + tuple(("edge", word, None) for word in EDGE_KEYWORDS))
+                 + tuple(("edge", word, None) for word in EDGE_KEYWORDS)
+                 + tuple(("marker", word, None) for word in MARKERS))
 SCANNED = WordScanner(tuple(word for _, word, _ in SCANNED_KINDS))
-CONTAINER_WORDS = ("caption", "credit", "byline")
 VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
                        "param", "track"))
 WINDOW = 300  # characters read on each side of a keyword for its block
@@ -135,13 +139,21 @@ class Image:
         return (self.src, *self.original)
 
 
-def find_statements(body: str) -> list[Statement]:
-    """Every license or rights statement in an HTML body, each scoped to the item, a medium, or neither."""
+def find_statements(body: str, scan: bool = True) -> list[Statement]:
+    """Every license or rights statement in an HTML body, each scoped to the item, a medium, or neither.
+
+    scan: find the keywords by one pass where the body allows it (False: search for each on its own,
+    which finds the same statements).
+    """
     if not body:
         return []
     view = Folded(body)
     low = view.text
-    images, more_images = find_images(view) if "<" in body else ([], False)
+    scanned = SCANNED.occurrences(low) if scan else None  # None also where the body is not ASCII
+    markers = None if scanned is None else {SCANNED_KINDS[index][1] for index, _ in scanned
+                                            if SCANNED_KINDS[index][0] == "marker"}
+    has_images = "<" in body and (markers is None or "<img" in markers)
+    images, more_images = find_images(view) if has_images else ([], False)
     found: list[Statement] = []
     covered: list[tuple[int, int]] = []
     for image in images:
@@ -150,7 +162,7 @@ def find_statements(body: str) -> list[Statement]:
             covered.append(region)
             found += credit_statements(text_of(view, region), [image], strict=False, start=region[0])
     blocks, read_until, more_blocks = 0, -1, False
-    for hit in keyword_hits(low):
+    for hit in keyword_hits(low, scanned):
         if hit < read_until or covered and any(start <= hit < end for start, end in covered):
             continue  # in the block read for an earlier hit, or in an image's credit
         if blocks >= MAX_BLOCKS:
@@ -159,7 +171,7 @@ def find_statements(body: str) -> list[Statement]:
         span, cut = block_span(low, hit)
         read_until = hit + 1 if cut else span[1]  # a block cut by the window is read again from the next hit
         blocks += 1
-        found += block_statements(view, span, images)
+        found += block_statements(view, span, images, markers)
     found += dateline_statements(view)
     if more_images or more_blocks:
         found.append(Statement("unrecognized", "item", "body", "html statement",
@@ -167,12 +179,16 @@ def find_statements(body: str) -> list[Statement]:
     return unique(found) if len(found) > 1 else found
 
 
-def keyword_hits(low: str) -> list[int]:
-    """Where a license or a reservation of rights may be written, sorted."""
+def keyword_hits(low: str, occurrences: list[tuple[int, int]] | None) -> list[int]:
+    """Where a license or a reservation of rights may be written, sorted.
+
+    occurrences: SCANNED.occurrences(low), or None to search word by word.
+    """
     ascii = low.isascii()  # the keywords not written in ASCII cannot stand in an ASCII body
-    if ascii and len(low) <= QUICK_LOOK and not has_any(low, QUICK_WORDS):
+    if ascii and len(low) <= QUICK_LOOK and not (
+            any(SCANNED_KINDS[index][0] != "marker" for index, _ in occurrences) if occurrences is not None
+            else has_any(low, QUICK_WORDS)):
         return list(phrase_hits(low))  # a summary or a caption: only a restrictive phrase is left to find
-    occurrences = SCANNED.occurrences(low) if ascii else None
     hits = listed_hits(low, occurrences) if occurrences is not None else searched_hits(low, ascii)
     hits.sort()
     return hits
@@ -222,7 +238,7 @@ def listed_hits(low: str, occurrences: list[tuple[int, int]]) -> list[int]:
         elif kind == "numeric":
             if at == 0 or not low[at - 1].isalnum():
                 hits.append(at)
-        elif at >= tail or at + len(word) <= opening_edge:  # an edge keyword within either edge
+        elif kind == "edge" and (at >= tail or at + len(word) <= opening_edge):  # within either edge
             hits.append(at)
     searched_to = 0
     for at in sorted(set(openings)):
@@ -413,11 +429,18 @@ def text_fragment(text: str) -> str:
 # ---------------------------------------------------------------- statements in the text
 
 
-def block_statements(view: Folded, span: tuple[int, int], images: list[Image]) -> list[Statement]:
-    """The statements of one block of the body, scoped by where the block stands and what it says."""
+def block_statements(view: Folded, span: tuple[int, int], images: list[Image],
+                     markers: set[str] | None = None) -> list[Statement]:
+    """The statements of one block of the body, scoped by where the block stands and what it says.
+
+    markers: which of MARKERS the body holds, when a scan said so (None: not known).
+    """
     low = view.text
     start, end = span
-    container, container_start = container_kind(low, start)
+    if markers is not None and markers.isdisjoint(CONTAINER_MARKERS):
+        container, container_start = None, -1  # no figure, caption or credit element anywhere
+    else:
+        container, container_start = container_kind(low, start)
     fragment = view.slice(start, end)
     if container == "figure":
         return credit_statements(fragment_text(fragment), figure_images(images, container_start, start),

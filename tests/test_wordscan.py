@@ -81,13 +81,13 @@ def test_threads_scanning_at_once_get_their_own_positions():
     texts = [fold(f"<p>Story {n}.</p>" * n + "<p>© Reuters. All rights reserved. Licensed CC BY.</p>")
              for n in range(1, 60)]
     texts = [text.replace("©", "(c)") for text in texts]  # ASCII, so that the scan is what runs
-    expected = [statements.keyword_hits(text) for text in texts]
+    expected = [statements.keyword_hits(text, None) for text in texts]
     wrong = []
 
     def read_all():
         for _ in range(20):
             for text, positions in zip(texts, expected):
-                if statements.keyword_hits(text) != positions:
+                if statements.keyword_hits(text, statements.SCANNED.occurrences(text)) != positions:
                     wrong.append(text)
 
     threads = [threading.Thread(target=read_all) for _ in range(6)]
@@ -96,3 +96,20 @@ def test_threads_scanning_at_once_get_their_own_positions():
     for thread in threads:
         thread.join()
     assert not wrong
+
+
+BODY_PIECES = PIECES + ["<img src='a.jpg'>", "<figure>", "<div>", "licensed cc by-nc 2.0", "</figure>", "<figcaption>", "</figcaption>",
+                        "<caption>", "<div class='credit'>", "<span class=\"byline\">", "</div>", "</span>",
+                        "photo: ", "cc by-nc 2.0", "all content by x is licensed under cc by 4.0.",
+                        "<a rel='license' href='https://creativecommons.org/licenses/by/4.0/'>", "</a>",
+                        "washington (reuters) - ", "getty images"]
+
+
+@PROPERTIES
+@given(st.lists(st.sampled_from(BODY_PIECES), max_size=120).map("".join))
+@example("<p>x</p><figure><img src='a.jpg'><figcaption>Photo: CC BY-NC 2.0</figcaption></figure>"
+         "<p>All content by X is licensed under CC BY 4.0.</p>")
+@example("<p>story</p><div class='credit'>Reuters</div><p>Licensed CC BY 4.0.</p>")
+@example("<p>story</p><figure><div>Licensed CC BY-NC 2.0</div></figure><p>All content by X is licensed under CC BY 4.0.</p>")
+def test_a_scanned_body_says_what_a_searched_one_says(body):
+    assert statements.find_statements(body) == statements.find_statements(body, scan=False)
