@@ -160,8 +160,12 @@ def current_db():
 
 
 def listing_units(base: str, address: str, rows: list[dict], stamp: str) -> list[Unit]:
-    """The pages of one listing, a page of cards at a time, each stamped by the rows it shows."""
-    pages = [rows[start:start + site.PAGE_SIZE] for start in range(0, len(rows), site.PAGE_SIZE)] or [[]]
+    """The pages of one listing, cut where the live pager cuts them, each stamped by the rows it shows."""
+    pages, start = [], 0
+    for size in site.page_sizes([row["id"] for row in rows]):
+        pages.append(rows[start:start + size])
+        start += size
+    pages = pages or [[]]
     units, cursor = [], None
     for number, page in enumerate(pages):
         more = number + 1 < len(pages)
