@@ -177,12 +177,16 @@ def listing_units(base: str, address: str, rows: list[dict], stamp: str) -> list
     return units
 
 
-def feed_units(base: str, address: str, rows: list[dict], stamp: str) -> list[Unit]:
-    """RSS, Atom and JSON Feed of a listing, stamped by the items they carry."""
-    # an empty feed dates itself by the site's last change, so only a stamp of that version is exact
-    shown = [row["digest"] for row in rows[:site.FEED_SIZE]] or [storage.site_state(current_db())["version"]]
+def feed_units(base: str, address: str, rows: list[dict], stamp: str, quiet_since: str | None = None) -> list[Unit]:
+    """RSS, Atom and JSON Feed of a listing, stamped by the items they carry (when empty, by the date it shows)."""
+    shown = [row["digest"] for row in rows[:site.FEED_SIZE]] or [quiet_since]
     return [Unit(f"{base}{name}", f"{address}{name}", digest(stamp, name, shown))
             for name in ("feed.xml", "atom.xml", "feed.json")]
+
+
+def empty_feed_date(db, rows: list[dict], source_id: int | None = None) -> str | None:
+    """The date an empty feed shows (the live site's own), or None for a feed with items."""
+    return None if rows else site.empty_feed_date(db, source_id)
 
 
 def sources_list_units(sources: list[dict], stamp: str) -> list[Unit]:
@@ -248,11 +252,12 @@ def plan(db) -> tuple[str, list[Unit], list[dict]]:
     rows = [summary(row) for row in published_rows(db)]
     units = [Unit(article_file(row["id"], row["title"]), article_address(row["id"], row["title"]), row["digest"])
              for row in rows]
-    units += listing_units("", "/", rows, stamp) + feed_units("", "/", rows, stamp)
+    units += listing_units("", "/", rows, stamp) + feed_units("", "/", rows, stamp, empty_feed_date(db, rows))
     for source in storage.public_sources(db):
         own = [row for row in rows if row["source_id"] == source["id"]]
         base, address = f"sources/{source['slug']}/", f"/sources/{quote(source['slug'], safe='')}"
-        units += listing_units(base, address, own, stamp) + feed_units(base, address + "/", own, stamp)
+        units += listing_units(base, address, own, stamp)
+        units += feed_units(base, address + "/", own, stamp, empty_feed_date(db, own, source["id"]))
     units += sources_list_units(storage.public_sources(db), stamp)
     units += sitemap_units(rows, stamp)
     units += [Unit(file, address, stamp) for file, address in (

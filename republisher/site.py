@@ -524,10 +524,18 @@ def render_feed(kind: str, source: dict | None, self_endpoint: str, **values) ->
         "description": (f"Articles by {source['credit']} republished by {name} under their open licenses"
                         if source else f"Openly licensed articles republished by {name}, with attribution"),
         "language": source.get("language") if source else None,
-        "updated": rows[0]["published_order"] if rows else web.site_state()["changed_at"],
+        "updated": rows[0]["published_order"] if rows else empty_feed_date(db(), source["id"] if source else None),
         "author": name,
     }
     return writer(channel, feed_items(rows, sources_by_id()), absolute_url(self_endpoint, **values))
+
+
+def empty_feed_date(database, source_id: int | None = None) -> str:
+    """When a feed without items last changed: its latest withdrawal, else when its source (or the first) was added.
+
+    Not the site's last change, which would date an empty feed anew after every change anywhere.
+    """
+    return storage.public_feed_emptied_at(database, source_id) or EMPTY_SITE_DATE
 
 
 def feed_response(kind: str, source: dict | None, endpoint: str, **values):
