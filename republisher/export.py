@@ -382,6 +382,11 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def changed_list_text(report: ExportReport) -> str:
+    """The purge list of an export: one absolute URL a line."""
+    return "".join(f"{url}\n" for url in report.changed_urls)
+
+
 def export_site(app, directory: str | os.PathLike, *, keep_seconds: float = KEEP_SECONDS,
                 changed_list: str | os.PathLike | None = None) -> ExportReport:
     """Export the public site into DIR/builds/N and switch DIR/current to it; only changed files are written."""
@@ -390,7 +395,7 @@ def export_site(app, directory: str | os.PathLike, *, keep_seconds: float = KEEP
     with open(root / ".lock", "w") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)  # one export at a time per directory
         report = build(app, root, keep_seconds)
-        text = "".join(f"{url}\n" for url in report.changed_urls)
+        text = changed_list_text(report)
         write_atomically(root / CHANGED_LIST, text)
         if changed_list:
             write_atomically(Path(changed_list), text)
@@ -425,9 +430,11 @@ def build(app, root: Path, keep_seconds: float) -> ExportReport:
     manifest_path(root, number).write_text(json.dumps(
         {"format": FORMAT, "build": number, "built_at": time.time(), "site_version": version,
          "stamp": stamp, "files": files}))
+    report.changed_urls = changed_urls(app.config["SITE_URL"], report.written + report.removed)
+    # in the build before the switch: a crash after it cannot part a build from the purge list it needs
+    write_atomically(target / CHANGED_LIST, changed_list_text(report))
     switch(root, number)
     report.switched = True
-    report.changed_urls = changed_urls(app.config["SITE_URL"], report.written + report.removed)
     prune(root, number, keep_seconds, time.time())
     return report
 
