@@ -1,5 +1,6 @@
 """Listing pages whose ends the items decide: the pure cut, the live pager, and what an export rewrites."""
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -301,13 +302,18 @@ def test_an_empty_feed_keeps_its_date_and_its_files_while_other_feeds_change(app
     quiet_feeds = [f"/sources/{quiet['slug']}/{name}" for name in FEEDS]
     first = {address: client.get(address).data for address in quiet_feeds}
     assert datetime.fromisoformat(atom_updated(client, quiet_feeds[1])) == datetime.fromisoformat(quiet["created_at"])
-    export.export_site(app, root)
+    first_build = export.export_site(app, root).build
     time.sleep(1.1)  # the site's own change time moves by a second, and an empty feed must not follow it
     workflow.withdraw(db, published_ids(db)[0], reason="taken down")
     report = export.export_site(app, root)
     assert report.switched
     assert {address: client.get(address).data for address in quiet_feeds} == first
     assert not [file for file in report.written if file.startswith(f"sources/{quiet['slug']}/")]
+    # nor is it rendered again: its stamp in the build's manifest, what decides that, stays the same
+    stamps = [json.loads(export.manifest_path(root, number).read_text())["files"]
+              for number in (first_build, report.build)]
+    for name in FEEDS:
+        assert stamps[0][f"sources/{quiet['slug']}/{name}"] == stamps[1][f"sources/{quiet['slug']}/{name}"]
     # a source whose last item goes dates its empty feed by that withdrawal
     for item_id in published_ids(db, reports["id"]):
         workflow.withdraw(db, item_id, reason="taken down")
