@@ -490,7 +490,8 @@ def place(root: Path, previous: int | None, target: Path, known: dict, file: str
 def export_command(directory, changed_list, keep_seconds):
     """Write the public site as static files into DIRECTORY/current (only what changed; switched atomically).
 
-    DIRECTORY/_changed.txt lists the URLs that changed, for a CDN purge; _gone.txt and _gone.nginx.map
+    DIRECTORY/_changed.txt lists the URLs that changed, for a CDN purge (so does the build's own
+    current/_changed.txt, written before the switch); _gone.txt and _gone.nginx.map
     in the build list the withdrawn articles a host should answer with 410.
     """
     try:
