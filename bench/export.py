@@ -7,8 +7,9 @@ change below does not touch the cached file. Then:
 
 1. a full export into a fresh directory;
 2. a rerun with no change;
-3. one change, the withdrawal of the newest item (the usual takedown; every page of the listings it
-   was in shifts by one card, so this is the worst case for pages), and an incremental export;
+3. one change, the withdrawal of the newest item (the usual takedown: its page of each listing it was
+   in changes, and rarely the one or two after it, since the items decide where pages end), and an
+   incremental export;
 4. nginx (Debian's, a config of our own, in the foreground, no daemon) on a free port of 127.0.0.1
    serving the export, against the same nginx serving one fixed 10 KB file: the ceiling. wrk, on
    127.0.0.1, measures each route for --seconds; the ceiling is measured first and last and averaged;

@@ -160,8 +160,12 @@ def current_db():
 
 
 def listing_units(base: str, address: str, rows: list[dict], stamp: str) -> list[Unit]:
-    """The pages of one listing, a page of cards at a time, each stamped by the rows it shows."""
-    pages = [rows[start:start + site.PAGE_SIZE] for start in range(0, len(rows), site.PAGE_SIZE)] or [[]]
+    """The pages of one listing, cut where the live pager cuts them, each stamped by the rows it shows."""
+    pages, start = [], 0
+    for size in site.page_sizes([row["id"] for row in rows]):
+        pages.append(rows[start:start + size])
+        start += size
+    pages = pages or [[]]
     units, cursor = [], None
     for number, page in enumerate(pages):
         more = number + 1 < len(pages)
@@ -173,12 +177,16 @@ def listing_units(base: str, address: str, rows: list[dict], stamp: str) -> list
     return units
 
 
-def feed_units(base: str, address: str, rows: list[dict], stamp: str) -> list[Unit]:
-    """RSS, Atom and JSON Feed of a listing, stamped by the items they carry."""
-    # an empty feed dates itself by the site's last change, so only a stamp of that version is exact
-    shown = [row["digest"] for row in rows[:site.FEED_SIZE]] or [storage.site_state(current_db())["version"]]
+def feed_units(base: str, address: str, rows: list[dict], stamp: str, quiet_since: str | None = None) -> list[Unit]:
+    """RSS, Atom and JSON Feed of a listing, stamped by the items they carry (when empty, by the date it shows)."""
+    shown = [row["digest"] for row in rows[:site.FEED_SIZE]] or [quiet_since]
     return [Unit(f"{base}{name}", f"{address}{name}", digest(stamp, name, shown))
             for name in ("feed.xml", "atom.xml", "feed.json")]
+
+
+def empty_feed_date(db, rows: list[dict], source_id: int | None = None) -> str | None:
+    """The date an empty feed shows (the live site's own), or None for a feed with items."""
+    return None if rows else site.empty_feed_date(db, source_id)
 
 
 def sources_list_units(sources: list[dict], stamp: str) -> list[Unit]:
@@ -244,11 +252,12 @@ def plan(db) -> tuple[str, list[Unit], list[dict]]:
     rows = [summary(row) for row in published_rows(db)]
     units = [Unit(article_file(row["id"], row["title"]), article_address(row["id"], row["title"]), row["digest"])
              for row in rows]
-    units += listing_units("", "/", rows, stamp) + feed_units("", "/", rows, stamp)
+    units += listing_units("", "/", rows, stamp) + feed_units("", "/", rows, stamp, empty_feed_date(db, rows))
     for source in storage.public_sources(db):
         own = [row for row in rows if row["source_id"] == source["id"]]
         base, address = f"sources/{source['slug']}/", f"/sources/{quote(source['slug'], safe='')}"
-        units += listing_units(base, address, own, stamp) + feed_units(base, address + "/", own, stamp)
+        units += listing_units(base, address, own, stamp)
+        units += feed_units(base, address + "/", own, stamp, empty_feed_date(db, own, source["id"]))
     units += sources_list_units(storage.public_sources(db), stamp)
     units += sitemap_units(rows, stamp)
     units += [Unit(file, address, stamp) for file, address in (
@@ -373,6 +382,11 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def changed_list_text(report: ExportReport) -> str:
+    """The purge list of an export: one absolute URL a line."""
+    return "".join(f"{url}\n" for url in report.changed_urls)
+
+
 def export_site(app, directory: str | os.PathLike, *, keep_seconds: float = KEEP_SECONDS,
                 changed_list: str | os.PathLike | None = None) -> ExportReport:
     """Export the public site into DIR/builds/N and switch DIR/current to it; only changed files are written."""
@@ -381,7 +395,7 @@ def export_site(app, directory: str | os.PathLike, *, keep_seconds: float = KEEP
     with open(root / ".lock", "w") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)  # one export at a time per directory
         report = build(app, root, keep_seconds)
-        text = "".join(f"{url}\n" for url in report.changed_urls)
+        text = changed_list_text(report)
         write_atomically(root / CHANGED_LIST, text)
         if changed_list:
             write_atomically(Path(changed_list), text)
@@ -416,9 +430,11 @@ def build(app, root: Path, keep_seconds: float) -> ExportReport:
     manifest_path(root, number).write_text(json.dumps(
         {"format": FORMAT, "build": number, "built_at": time.time(), "site_version": version,
          "stamp": stamp, "files": files}))
+    report.changed_urls = changed_urls(app.config["SITE_URL"], report.written + report.removed)
+    # in the build before the switch: a crash after it cannot part a build from the purge list it needs
+    write_atomically(target / CHANGED_LIST, changed_list_text(report))
     switch(root, number)
     report.switched = True
-    report.changed_urls = changed_urls(app.config["SITE_URL"], report.written + report.removed)
     prune(root, number, keep_seconds, time.time())
     return report
 
@@ -474,7 +490,8 @@ def place(root: Path, previous: int | None, target: Path, known: dict, file: str
 def export_command(directory, changed_list, keep_seconds):
     """Write the public site as static files into DIRECTORY/current (only what changed; switched atomically).
 
-    DIRECTORY/_changed.txt lists the URLs that changed, for a CDN purge; _gone.txt and _gone.nginx.map
+    DIRECTORY/_changed.txt lists the URLs that changed, for a CDN purge (so does the build's own
+    current/_changed.txt, written before the switch); _gone.txt and _gone.nginx.map
     in the build list the withdrawn articles a host should answer with 410.
     """
     try:

@@ -4,6 +4,7 @@ import base64
 import binascii
 import bisect
 import functools
+import hashlib
 import json
 import sqlite3
 import time
@@ -20,12 +21,16 @@ from .text import opening_text, writing_direction
 
 bp = Blueprint("site", __name__)
 
-PAGE_SIZE = 20
+PAGE_SIZE = 20  # search results; listings cut their pages by page_length
+PAGE_MIN = 10
+PAGE_MAX = 40
+PAGE_BREAK_ONE_IN = 10
 FEED_SIZE = 50
 SITEMAP_CHUNK = 1000
 MAX_QUERY_CHARS = 200
 MAX_SEARCH_TERMS = 12
 SOURCES_PAGE_SIZE = 100
+EMPTY_SITE_DATE = "2000-01-01T00:00:00+00:00"  # the site-wide feed of a site without a single source
 BAD_CURSOR = "This page link is not valid. Start again from the first page."
 SEARCH_STOPPED = ("Every one of these words is in a great many articles, and the search stopped before it found "
                   "an article with all of them. Older articles may still match: add a more specific word, or "
@@ -264,16 +269,45 @@ def index():
 
 
 def render_listing(template: str, source: dict | None = None, **context) -> str:
-    """A keyset page of cards, site-wide or for one source."""
+    """A keyset page of cards, site-wide or for one source, as long as its items say (see page_length)."""
     before = read_cursor(str, int)
     rows = storage.public_items(db(), source_id=source["id"] if source else None, before=before,
-                                limit=PAGE_SIZE + 1)
+                                limit=PAGE_MAX + 1)
+    shown = rows[:page_length([row["id"] for row in rows])]
     sources = sources_by_id()
-    cards = [present_card(row, sources) for row in rows[:PAGE_SIZE]]
-    last = rows[PAGE_SIZE - 1] if len(rows) > PAGE_SIZE else None
+    cards = [present_card(row, sources) for row in shown]
+    last = shown[-1] if len(rows) > len(shown) else None
     next_cursor = encode_cursor(last["published_order"], last["id"]) if last else None
     return render_template(template, cards=cards, next_cursor=next_cursor, paged=before is not None,
                            source=source, **context)
+
+
+def is_page_break(item_id: int) -> bool:
+    """Whether an item may end a listing page: about one in PAGE_BREAK_ONE_IN, by a fixed hash of its id."""
+    hashed = hashlib.blake2b(int(item_id).to_bytes(8, "big", signed=True), digest_size=8).digest()
+    return int.from_bytes(hashed[:4], "big") % PAGE_BREAK_ONE_IN == 0
+
+
+def page_length(ids: list[int]) -> int:
+    """How many cards a listing page shows, given the ids from its first card on (PAGE_MAX + 1 are enough).
+
+    The page ends at its first page break from the PAGE_MIN-th card on, else after PAGE_MAX cards. Since
+    the items decide where pages end, adding or removing one moves the ends of its own page and rarely of
+    the next one or two, never of every later page, so the addresses and bytes of the others stay.
+    """
+    for position, item_id in enumerate(ids[:PAGE_MAX], start=1):
+        if position >= PAGE_MIN and is_page_break(item_id):
+            return position
+    return min(len(ids), PAGE_MAX)
+
+
+def page_sizes(ids: list[int]) -> list[int]:
+    """The card counts of a whole listing's pages, newest first, as the live pager cuts them."""
+    sizes, start = [], 0
+    while start < len(ids):
+        sizes.append(page_length(ids[start:start + PAGE_MAX + 1]))
+        start += sizes[-1]
+    return sizes
 
 
 @bp.get("/articles/<id:item_id>")
@@ -490,10 +524,18 @@ def render_feed(kind: str, source: dict | None, self_endpoint: str, **values) ->
         "description": (f"Articles by {source['credit']} republished by {name} under their open licenses"
                         if source else f"Openly licensed articles republished by {name}, with attribution"),
         "language": source.get("language") if source else None,
-        "updated": rows[0]["published_order"] if rows else web.site_state()["changed_at"],
+        "updated": rows[0]["published_order"] if rows else empty_feed_date(db(), source["id"] if source else None),
         "author": name,
     }
     return writer(channel, feed_items(rows, sources_by_id()), absolute_url(self_endpoint, **values))
+
+
+def empty_feed_date(database, source_id: int | None = None) -> str:
+    """When a feed without items last changed: its latest withdrawal, else when its source (or the first) was added.
+
+    Not the site's last change, which would date an empty feed anew after every change anywhere.
+    """
+    return storage.public_feed_emptied_at(database, source_id) or EMPTY_SITE_DATE
 
 
 def feed_response(kind: str, source: dict | None, endpoint: str, **values):

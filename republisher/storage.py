@@ -693,6 +693,16 @@ def public_sources(db: Database) -> list[dict]:
         "license_evidence FROM sources ORDER BY name COLLATE NOCASE, id"))
 
 
+def public_feed_emptied_at(db: Database, source_id: int | None = None) -> str | None:
+    """A feed's latest withdrawal, else when its source was added (site-wide: the first source); None without one."""
+    own = "AND source_id = ?" if source_id is not None else ""
+    where = "WHERE id = ?" if source_id is not None else ""
+    params = [source_id, source_id] if source_id is not None else []
+    row = db.execute(f"SELECT coalesce((SELECT max(status_changed_at) FROM items WHERE status = 'withdrawn' {own}), "
+                     f"(SELECT min(created_at) FROM sources {where}))", params).fetchone()
+    return row[0]
+
+
 # A search's work limit. Queries of several common words with few or no matches in common make FTS5
 # walk whole posting lists, which grow with the archive; everything else stops after a page of rows.
 # The limit is the CPU time of the thread that runs the search. SQLite VM steps measure that work badly:

@@ -34,7 +34,7 @@ def test_home_pages_back_through_every_published_article(page, reader_site):
     page.goto(reader_site.url + "/")
     expect(page.locator("h1")).to_have_text("Latest articles")
     seen = card_titles(page)
-    assert len(seen) == 20
+    assert 10 <= len(seen) <= 40  # a page runs to its first page break from the 10th card on
     pages = 1
     older = page.locator("a[rel=next]")
     while older.count():
