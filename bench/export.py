@@ -16,10 +16,18 @@ change below does not touch the cached file. Then:
 5. the live app under waitress (bench/serve.py's server process) behind the same nginx with
    proxy_cache, against the same ceiling.
 
+Every request says "Accept-Encoding: gzip", as browsers and feed readers do, the ceiling's too. nginx
+has `gzip_static on` (it sends the export's FILE.gz copies) and `gzip off` (nothing is compressed on the
+fly); the ceiling's file has no .gz copy, so it stays nginx sending a fixed 10 KB body. The live app
+answers with the gzip copy it cached, and nginx's proxy cache keeps that variant (the app sends
+`Vary: Accept-Encoding`). Each row shows the bytes per response on the wire (headers included) and the
+transfer rate, and compares the route with a fixed file of its own body size as well.
+
 Every figure is reported as a ratio against this run's ceiling, since the machine is shared.
 """
 
 import argparse
+import gzip
 import http.client
 import os
 import random
@@ -44,6 +52,8 @@ STATIC_GOAL = 0.8
 RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 TRANSFER = re.compile(r"Transfer/sec:\s+([\d.]+)(\w+)")
+READ = re.compile(r"^bytes read: (\d+) in (\d+) responses$", re.MULTILINE)
+GZIP = {"Accept-Encoding": "gzip"}
 
 
 def free_port() -> int:
@@ -69,7 +79,8 @@ def nginx_config(work: Path, site_root: Path, fixed_root: Path, static_port: int
     config.write_text(f"""
 daemon off;
 master_process on;
-worker_processes 1;
+# as a production server has it; the ceiling runs under the same workers
+worker_processes auto;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
@@ -82,6 +93,11 @@ http {{
     # names resolve again every 2 s: a switched build is seen within 2 s, and the replaced one is kept far longer
     open_file_cache max=20000 inactive=60s;
     open_file_cache_valid 2s;
+    # gzip_static looks for FILE.gz on every request: without this, a file that has none (the ceiling's)
+    # pays an open() that fails, per request
+    open_file_cache_errors on;
+    gzip off;
+    gzip_static on;
     client_body_temp_path {work}/client-body;
     proxy_temp_path {work}/proxy-temp;
     fastcgi_temp_path {work}/fastcgi-temp;
@@ -95,9 +111,12 @@ http {{
         error_page 404 /404.html;
         location /_bench/ {{ root {fixed_root}; }}
         location / {{
+            error_page 410 @withdrawn;
             if ($republisher_gone) {{ return 410; }}
-            try_files $uri $uri/index.html =404;
+            # a page's file first: `$uri` first would match its directory and cost an internal redirect
+            try_files $uri/index.html $uri =404;
         }}
+        location @withdrawn {{ try_files $uri/index.html $uri =410; }}
     }}
     server {{
         listen 127.0.0.1:{proxy_port};
@@ -116,16 +135,20 @@ http {{
     return config
 
 
-def check(port: int, path: str) -> tuple[str, int]:
-    """Stop the run when a measured path does not answer 200: a rate of errors would measure nothing."""
+def check(port: int, path: str) -> dict:
+    """Stop the run when a measured path does not answer 200: a rate of errors would measure nothing.
+
+    Returns what a gzip client gets: the cache status, the body's size on the wire and its encoding.
+    """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", path)
+    connection.request("GET", path, headers=GZIP)
     response = connection.getresponse()
     body = response.read()
     connection.close()
     if response.status != 200:
         raise RuntimeError(f"{path} on port {port} answered {response.status}: {body[:300]!r}")
-    return response.getheader("X-Cache") or "", len(body)
+    return {"cache": response.getheader("X-Cache") or "", "size": len(body),
+            "encoding": response.getheader("Content-Encoding") or "identity"}
 
 
 def wrk(port: int, paths: list[str], seconds: float, connections: int, threads: int, work: Path) -> dict:
@@ -134,15 +157,20 @@ def wrk(port: int, paths: list[str], seconds: float, connections: int, threads: 
         check(port, path)
     script = work / "paths.lua"
     listed = ", ".join('"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"' for path in paths)
+    # wrk.format(nil, path) sends wrk.headers, which hold the -H header below
     script.write_text(f"local paths = {{{listed}}}\n"
-                      "request = function() return wrk.format(nil, paths[math.random(#paths)]) end\n")
+                      "request = function() return wrk.format(nil, paths[math.random(#paths)]) end\n"
+                      "done = function(summary) io.write(string.format('bytes read: %d in %d responses\\n', "
+                      "summary.bytes, summary.requests)) end\n")
     output = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(seconds)}s",
-                             "-s", str(script), f"http://127.0.0.1:{port}/"],
+                             "-H", "Accept-Encoding: gzip", "-s", str(script), f"http://127.0.0.1:{port}/"],
                             capture_output=True, text=True, check=True).stdout
     errors = NON_2XX.search(output)
     rate = TRANSFER.search(output)
+    read, responses = (int(number) for number in READ.search(output).groups())
     return {"rps": float(RPS.search(output).group(1)), "errors": int(errors.group(1)) if errors else 0,
-            "transfer": f"{rate.group(1)}{rate.group(2)}/s" if rate else "?"}
+            "transfer": f"{rate.group(1)}{rate.group(2)}/s" if rate else "?",
+            "per response": read / max(1, responses)}
 
 
 def wait_for(port: int) -> None:
@@ -175,14 +203,17 @@ def live_path(path: str) -> str:
     return path if path == "/" or "." in path.rsplit("/", 1)[-1] else path.rstrip("/")
 
 
-def status_of(port: int, path: str) -> int:
-    """The status nginx answers a path with."""
+def status_of(port: int, path: str) -> str:
+    """The status nginx answers a gzip client with at a path, and whether the body is the withdrawal notice."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", path)
+    connection.request("GET", path, headers=GZIP)
     response = connection.getresponse()
-    response.read()
+    body = response.read()
     connection.close()
-    return response.status
+    if response.getheader("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    notice = "the withdrawal notice" if b"This article has been withdrawn" in body else "another page"
+    return f"{response.status} with {notice}, {response.getheader('Content-Encoding') or 'identity'}"
 
 
 def measure_serving(app, database: Path, work: Path, site_root: Path, gone: str, args) -> None:
@@ -204,33 +235,35 @@ def measure_serving(app, database: Path, work: Path, site_root: Path, gone: str,
         rows = []
         for name, paths in measured.items():
             result = run(static_port, paths)
-            size = check(static_port, paths[0])[1]
-            (fixed_root / "_bench" / f"fixed-{size}.html").write_bytes(b"x" * size)
-            result["same size"] = run(static_port, [f"/_bench/fixed-{size}.html"])["rps"]
-            result["size"] = size
+            result.update(check(static_port, paths[0]))
+            # a fixed file of the body size this route sends (its gzip copy's), without a .gz of its own
+            (fixed_root / "_bench" / f"fixed-{result['size']}.html").write_bytes(b"x" * result["size"])
+            result["same size"] = run(static_port, [f"/_bench/fixed-{result['size']}.html"])["rps"]
             rows.append(("nginx: export", name, result))
         for name, paths in measured.items():
             live = [live_path(path) for path in paths]
             run(proxy_port, live)  # fills the proxy cache; not counted
             result = run(proxy_port, live)
-            result["cache"] = check(proxy_port, live[0])[0]
+            result.update(check(proxy_port, live[0]))
             rows.append(("nginx proxy_cache: live app", name, result))
         last = run(static_port, ["/_bench/fixed.html"])
         ceiling = (first["rps"] + last["rps"]) / 2
-        print(f"\nceiling: nginx serving one fixed 10 KB file: {first['rps']:.0f} and {last['rps']:.0f} req/s "
-              f"(first and last), {ceiling:.0f} on average; wrk -t{args.threads} -c{args.connections} "
-              f"-d{args.seconds}s; load average {os.getloadavg()[0]:.1f}")
-        print(f"{'served by':28} {'route':22} {'KB':>5} {'req/s':>8} {'vs ceiling':>10} {'errors':>7}  goal")
+        print(f"\nceiling: nginx serving one fixed 10 KB file (no .gz copy, sent as is): {first['rps']:.0f} and "
+              f"{last['rps']:.0f} req/s (first and last), {ceiling:.0f} on average, {first['per response']:.0f} "
+              f"bytes per response, {first['transfer']}; wrk -t{args.threads} -c{args.connections} "
+              f"-d{args.seconds}s, Accept-Encoding: gzip; load average {os.getloadavg()[0]:.1f}")
+        print(f"{'served by':28} {'route':20} {'sent as':8} {'body KB':>7} {'B/resp':>7} {'transfer':>10} "
+              f"{'req/s':>7} {'vs ceiling':>10} {'errors':>6}  goal")
         for served, name, result in rows:
             ratio = result["rps"] / ceiling
-            goal = ""
             if served == "nginx: export":
                 goal = (f">= {STATIC_GOAL}x ceiling: {'met' if ratio >= STATIC_GOAL else 'MISSED'}; "
                         f"{result['rps'] / result['same size']:.2f}x a fixed file of its size")
             else:
                 goal = f"proxy cache: {result['cache']}"
-            size = f"{result['size'] / 1024:5.0f}" if "size" in result else "    -"
-            print(f"{served:28} {name:22} {size} {result['rps']:8.0f} {ratio:9.2f}x {result['errors']:7d}  {goal}")
+            print(f"{served:28} {name:20} {result['encoding']:8} {result['size'] / 1024:7.1f} "
+                  f"{result['per response']:7.0f} {result['transfer']:>10} {result['rps']:7.0f} {ratio:9.2f}x "
+                  f"{result['errors']:6d}  {goal}")
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)

@@ -8,6 +8,7 @@ to the new build by one rename.
 """
 
 import fcntl
+import gzip
 import hashlib
 import html
 import json
@@ -34,6 +35,10 @@ CHANGED_LIST = "_changed.txt"
 GONE_LIST = "_gone.txt"
 GONE_NGINX_MAP = "_gone.nginx.map"
 NOT_FOUND_PAGE = "404.html"
+GZIP_SUFFIX = ".gz"
+GZIP_TYPES = (".html", ".xml", ".json", ".txt", ".css", ".svg")
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 9
 KEEP_SECONDS = 3600
 BATCH = 1000
 INDEX_ROUNDS = 10_000
@@ -335,15 +340,49 @@ def current_build(root: Path) -> tuple[int | None, dict]:
 
 
 def write_file(target: Path, body: bytes) -> None:
-    """A new file of the build in progress (not yet served)."""
+    """A new file of the build in progress (not yet served), with its gzip copy beside it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(body)
+    write_gzip_copy(target, body)
 
 
 def link_file(source: Path, target: Path) -> None:
     """A file of the new build that is the previous build's file itself (a hard link, nothing written)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     os.link(source, target)
+    packed = gzip_copy_of(source)
+    if packed.is_file():
+        os.link(packed, gzip_copy_of(target))
+    elif wants_gzip_copy(target, target.stat().st_size):
+        write_gzip_copy(target, target.read_bytes())  # a build made before the export wrote gzip copies
+
+
+def gzip_copy_of(path: Path) -> Path:
+    """Where a file's gzip copy lies: beside it, named FILE.gz, as nginx's gzip_static looks for it."""
+    return path.with_name(path.name + GZIP_SUFFIX)
+
+
+def wants_gzip_copy(path: Path, size: int) -> bool:
+    """Whether a file of the build gets a gzip copy: text, and large enough that compressing pays."""
+    return path.name.endswith(GZIP_TYPES) and size >= GZIP_MIN_BYTES
+
+
+def write_gzip_copy(target: Path, body: bytes) -> None:
+    """Write FILE.gz beside a file of the build, with the file's mtime, so a server may send it to gzip clients.
+
+    Not a URL of its own: it is left out of the manifest and the changed list, and goes with its file.
+    """
+    if not wants_gzip_copy(target, len(body)):
+        return
+    # mtime=0 and no name in the header: the same bytes always compress alike
+    packed = gzip.compress(body, GZIP_LEVEL, mtime=0)
+    if len(packed) >= len(body):
+        return  # incompressible: a server sends the file itself
+    copy = gzip_copy_of(target)
+    copy.write_bytes(packed)
+    written = target.stat()
+    # gzip_static answers with the copy's Last-Modified: it must be the file's own
+    os.utime(copy, ns=(written.st_atime_ns, written.st_mtime_ns))
 
 
 def switch(root: Path, number: int) -> None:

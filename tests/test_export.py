@@ -1,5 +1,6 @@
 """`republisher export DIR`: the site as static files, served by a plain static file server on 127.0.0.1."""
 
+import gzip
 import http.client
 import json
 import os
@@ -134,10 +135,11 @@ def published_articles(db) -> list[dict]:
 
 
 def build_files(root: Path) -> dict[str, int]:
-    """Every file of the current build with its inode (a rewritten file has a new one), but its own purge list."""
+    """Every file of the current build with its inode (a rewritten file has a new one), but its own purge
+    list and the gzip copies."""
     current = (root / "current").resolve()
     return {str(path.relative_to(current)): path.stat().st_ino for path in current.rglob("*")
-            if path.is_file() and path.name != export.CHANGED_LIST}
+            if path.is_file() and path.name != export.CHANGED_LIST and path.suffix != ".gz"}
 
 
 def walk_pages(fetch, first: str) -> list[list[str]]:
@@ -363,3 +365,146 @@ def test_export_command_reports_and_writes_the_changed_list(runner, mirror, tmp_
     assert "http://mirror.test/\n" in purge.read_text()
     again = runner.invoke(args=["export", str(tmp_path / "out")])
     assert again.exit_code == 0 and again.output.startswith("nothing changed: build 1 stays current")
+
+
+# ---------------------------------------------------------------- gzip copies
+
+
+class GzipStaticHandler(QuietHandler):
+    """A static server that does what nginx's gzip_static does: FILE.gz, when there is one, to gzip clients."""
+
+    def send_head(self):
+        """The .gz sibling of the file asked for, sent as gzip, when the client accepts gzip; else the file."""
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and urlsplit(self.path).path.endswith("/"):
+            path = path / "index.html"
+        packed = path.with_name(path.name + ".gz")
+        if "gzip" not in self.headers.get("Accept-Encoding", "") or not path.is_file() or not packed.is_file():
+            return super().send_head()
+        body = open(packed, "rb")
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(packed.stat().st_size))
+        self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        return body
+
+
+@pytest.fixture
+def gzip_static_server(tmp_path):
+    """A gzip_static-like file server on a free port of 127.0.0.1, serving DIR/current."""
+    root = tmp_path / "gzip-site"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(GzipStaticHandler, directory=str(root / "current")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def get_gzip(port: int, path: str) -> tuple[int, bytes, dict]:
+    """One GET that accepts gzip, as browsers and feed readers send it: status, decoded body, headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        body = response.read()
+        headers = dict(response.getheaders())
+    finally:
+        connection.close()
+    if headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return response.status, body, headers
+
+
+def text_files_over_1k(root: Path) -> set[str]:
+    """Files of the current build a static host should have in gzip too: text of at least 1 KB."""
+    current = (root / "current").resolve()
+    return {name for name in build_files(root) if name.endswith((".html", ".xml", ".json", ".txt", ".css", ".svg"))
+            and (current / name).stat().st_size >= 1024}
+
+
+def gzip_copies(root: Path) -> dict[str, int]:
+    """Every gzip copy of the current build, by the file it copies, with its inode."""
+    current = (root / "current").resolve()
+    return {str(path.relative_to(current))[: -len(".gz")]: path.stat().st_ino
+            for path in current.rglob("*.gz")}
+
+
+def test_exported_feeds_and_pages_have_gzip_copies_of_their_own_bytes(app, db, mirror, gzip_static_server):
+    root, port = gzip_static_server
+    export.export_site(app, root)
+    assert set(gzip_copies(root)) == text_files_over_1k(root)
+    current = (root / "current").resolve()
+    article = export.article_file(published_articles(db)[0]["id"], published_articles(db)[0]["title"])
+    for name in ("feed.xml", "atom.xml", "feed.json", "index.html", article, "sitemaps/articles-0.xml",
+                 "404.html", "static/site.css"):
+        original, copy = current / name, current / (name + ".gz")
+        assert copy.is_file(), name
+        assert gzip.decompress(copy.read_bytes()) == original.read_bytes(), name
+        assert copy.stat().st_size < original.stat().st_size / 2, name
+        assert copy.stat().st_mtime_ns == original.stat().st_mtime_ns, name
+    assert (current / "robots.txt").stat().st_size < 1024 and not (current / "robots.txt.gz").exists()
+    assert not (current / "favicon.ico.gz").exists()
+    for address in ("/feed.xml", "/", published_articles(db)[0]["address"] + "/"):
+        status, body, headers = get_gzip(port, address)
+        assert status == 200 and headers["Content-Encoding"] == "gzip", address
+        assert body == get(port, address)[1], address
+    manifest = json.loads(export.manifest_path(root, 1).read_text())
+    assert not any(name.endswith(".gz") for name in manifest["files"])
+    assert ".gz" not in (root / "_changed.txt").read_text()
+
+
+def test_an_unchanged_files_gzip_copy_is_linked_and_a_changed_ones_rewritten(app, db, mirror, gzip_static_server):
+    root, _ = gzip_static_server
+    export.export_site(app, root)
+    files, copies = build_files(root), gzip_copies(root)
+    item = storage.list_items(db, source_id=mirror["tides"]["id"], status="published")[0]
+    workflow.withdraw(db, item["id"], reason="a correction is on its way")
+    report = export.export_site(app, root)
+    after_files, after_copies = build_files(root), gzip_copies(root)
+    assert set(after_copies) == text_files_over_1k(root)
+    kept = set(copies) & set(after_copies)
+    unchanged = {name for name in kept if after_files[name] == files[name]}
+    assert len(unchanged) > 20 and "licenses/index.html" in unchanged
+    assert all(after_copies[name] == copies[name] for name in unchanged)
+    rewritten = kept - unchanged
+    assert {"feed.xml", export.article_file(item["id"], item["title"])} <= rewritten
+    assert all(after_copies[name] != copies[name] for name in rewritten)
+    assert not any(name.endswith(".gz") for name in report.written + report.changed_urls)
+
+
+def test_a_withdrawn_articles_gzip_copy_does_not_keep_the_article(app, db, mirror, gzip_static_server):
+    root, port = gzip_static_server
+    export.export_site(app, root)
+    item = storage.list_items(db, source_id=mirror["tides"]["id"], status="published")[0]
+    address = export.article_address(item["id"], item["title"]) + "/"
+    body_text = f"Body of {item['title'].lower()}."
+    status, body, headers = get_gzip(port, address)
+    assert headers["Content-Encoding"] == "gzip" and body_text in main_text(body)
+    assert item["title"] in get_gzip(port, "/feed.xml")[1].decode()
+    workflow.withdraw(db, item["id"], reason="the publisher asked us to take it down")
+    export.export_site(app, root)
+    status, body, headers = get_gzip(port, address)
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert "This article has been withdrawn" in main_text(body)
+    assert body_text not in main_text(body)
+    for feed in FEEDS:
+        status, body, headers = get_gzip(port, "/" + feed)
+        assert headers["Content-Encoding"] == "gzip" and item["title"] not in body.decode(), feed
+
+
+def test_a_build_without_gzip_copies_gets_them_with_the_next_export(app, db, mirror, gzip_static_server):
+    root, port = gzip_static_server
+    export.export_site(app, root)
+    copies = gzip_copies(root)
+    for name in copies:
+        ((root / "current").resolve() / (name + ".gz")).unlink()  # as an export made before it wrote them
+    item = storage.list_items(db, source_id=mirror["tides"]["id"], status="published")[0]
+    workflow.withdraw(db, item["id"], reason="a correction is on its way")
+    export.export_site(app, root)
+    assert set(gzip_copies(root)) == text_files_over_1k(root)
+    status, body, headers = get_gzip(port, "/licenses/")
+    assert headers["Content-Encoding"] == "gzip" and body == get(port, "/licenses/")[1]
