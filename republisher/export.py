@@ -134,12 +134,17 @@ def code_stamp() -> str:
     return hasher.hexdigest()
 
 
-def site_stamp(db) -> str:
-    """What every page shows beside its items: the settings, the sources, the code."""
+def render_stamp() -> str:
+    """What renders every page: the format, the settings and the code."""
     config = current_app.config
     settings = [config["SITE_URL"], config["SITE_NAME"], sorted(config["LICENSE_POLICY"]),
                 config["CANONICAL_TO_ORIGINAL"]]
-    return digest(FORMAT, settings, storage.public_sources(db), code_stamp())
+    return digest(FORMAT, settings, code_stamp())
+
+
+def site_stamp(db, rendered_by: str) -> str:
+    """What every listing shows beside its items: what renders it, and the sources."""
+    return digest(rendered_by, storage.public_sources(db))
 
 
 def published_rows(db):
@@ -253,10 +258,13 @@ def settle_index(db) -> None:
 def plan(db) -> tuple[str, list[Unit], list[dict]]:
     """Every file of the export with its stamp, and the withdrawn items."""
     settle_index(get_db())  # the site's own connection is read-only; the export writes as any writer does
-    stamp = site_stamp(db)
+    rendered_by = render_stamp()
+    stamp = site_stamp(db, rendered_by)
     rows = [summary(row) for row in published_rows(db)]
-    units = [Unit(article_file(row["id"], row["title"]), article_address(row["id"], row["title"]), row["digest"])
-             for row in rows]
+    # an article shows its own source alone: another source's edit or a new source leaves it as it is
+    source_stamps = {source["id"]: digest(rendered_by, source) for source in storage.public_sources(db)}
+    units = [Unit(article_file(row["id"], row["title"]), article_address(row["id"], row["title"]),
+                  digest(source_stamps.get(row["source_id"]), row["digest"])) for row in rows]
     units += listing_units("", "/", rows, stamp) + feed_units("", "/", rows, stamp, empty_feed_date(db, rows))
     for source in storage.public_sources(db):
         own = [row for row in rows if row["source_id"] == source["id"]]

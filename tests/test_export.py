@@ -14,9 +14,9 @@ import feedparser
 import html5lib
 import pytest
 
-from republisher import export, storage, workflow
+from republisher import create_app, decisions, export, storage, workflow
 
-from helpers import refresh, sample_feed
+from helpers import pipeline_config, refresh, sample_feed
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
 
@@ -508,3 +508,30 @@ def test_a_build_without_gzip_copies_gets_them_with_the_next_export(app, db, mir
     assert set(gzip_copies(root)) == text_files_over_1k(root)
     status, body, headers = get_gzip(port, "/licenses/")
     assert headers["Content-Encoding"] == "gzip" and body == get(port, "/licenses/")[1]
+
+
+def test_a_new_site_name_reaches_every_page_articles_included(app, db, mirror, static_server):
+    root, port = static_server
+    export.export_site(app, root)
+    renamed = create_app({key: app.config[key] for key in ("TESTING", "DATABASE", "SITE_URL", "SECRET_KEY")}
+                         | {"SITE_NAME": "Lighthouse Mirror"})  # the operator's next start, with a new name
+    report = export.export_site(renamed, root)
+    article = published_articles(db)[0]["address"]
+    status, body, _ = get(port, article + "/")
+    assert status == 200 and b"Lighthouse Mirror" in body
+    assert f"{app.config['SITE_URL']}{article}" in report.changed_urls
+
+
+def test_renaming_a_source_rewrites_its_articles_and_no_other_sources(app, db, mirror, static_server):
+    root, port = static_server
+    export.export_site(app, root)
+    tides = mirror["tides"]["id"]
+    decisions.update_source(db, pipeline_config(app), tides, "gina", name="Tide Tables of the Bay")
+    report = export.export_site(app, root)
+    rewritten = {file for file in report.written if file.startswith("articles/")}
+    tide_articles = {export.article_file(item["id"], item["title"])
+                     for item in storage.list_items(db, source_id=tides, status="published")}
+    assert rewritten == tide_articles
+    tide_article = next(item["address"] for item in published_articles(db) if item["source_id"] == tides)
+    status, body, _ = get(port, tide_article + "/")
+    assert status == 200 and b"Tide Tables of the Bay" in body
