@@ -104,7 +104,9 @@ http {{
     uwsgi_temp_path {work}/uwsgi-temp;
     scgi_temp_path {work}/scgi-temp;
     proxy_cache_path {work}/proxy-cache keys_zone=site:10m max_size=1g inactive=10m;
-    map $uri $republisher_gone {{ default 0; include {site_root}/_gone.nginx.map; }}
+    map_hash_max_size 262144;
+    map $uri $republisher_article {{ ~^/articles/(?<id>[0-9]+)(?:/|$) $id; default ""; }}
+    map $republisher_article $republisher_gone {{ default 0; include {site_root}/_gone.nginx.map; }}
     server {{
         listen 127.0.0.1:{static_port};
         root {site_root};
@@ -224,7 +226,8 @@ def measure_serving(app, database: Path, work: Path, site_root: Path, gone: str,
     server = serve_bench.Server(database, 8)
     static_port, proxy_port = free_port(), free_port()
     config = nginx_config(work, site_root, fixed_root, static_port, proxy_port, server.port)
-    nginx = subprocess.Popen(["nginx", "-c", str(config), "-p", str(work)], stderr=subprocess.PIPE)
+    startup_log = open(work / "nginx-stderr.log", "w")  # a refused configuration is said there, not in error_log
+    nginx = subprocess.Popen(["nginx", "-c", str(config), "-p", str(work)], stderr=startup_log)
     try:
         wait_for(static_port)
         wait_for(proxy_port)
@@ -268,7 +271,9 @@ def measure_serving(app, database: Path, work: Path, site_root: Path, gone: str,
         nginx.terminate()
         nginx.wait(timeout=10)
         server.close()
-        log = (work / "nginx-error.log").read_text() if (work / "nginx-error.log").exists() else ""
+        startup_log.close()
+        log = "\n".join((work / name).read_text() for name in ("nginx-stderr.log", "nginx-error.log")
+                        if (work / name).exists()).strip()
         if log:
             print("nginx's error log (last lines):\n" + "\n".join(log.splitlines()[-5:]), file=sys.stderr)
 

@@ -262,8 +262,11 @@ def finish_load(conn: sqlite3.Connection) -> None:
 def database_for(count: int, cache_dir: Path) -> Path:
     """The cached database of `count` items, built first if missing."""
     path = cache_dir / f"serve-v{DATA_FORMAT}-{count}.sqlite"
-    if path.exists():
+    if path.exists() and not has_pending_migrations(path):
         return path
+    if path.exists():  # loaded with direct SQL for an older schema: built again rather than migrated
+        print(f"{path.name} predates the current schema; building it again", file=sys.stderr, flush=True)
+        path.unlink()
     partial = path.with_suffix(".partial")
     for leftover in cache_dir.glob(partial.name + "*"):
         leftover.unlink()
@@ -273,6 +276,15 @@ def database_for(count: int, cache_dir: Path) -> Path:
     partial.rename(path)
     print(f"  built in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return path
+
+
+def has_pending_migrations(path: Path) -> bool:
+    """Whether a cached database lacks migrations the code has (read-only: the cache is not touched)."""
+    db = storage.connect_readonly(str(path))
+    try:
+        return bool(list(storage.migrations.pending(db)))
+    finally:
+        db.conn.close()
 
 
 # ---------------------------------------------------------------- the server process

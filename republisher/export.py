@@ -308,7 +308,8 @@ def special_files(client, gone: list[dict], stamp: str) -> dict[str, tuple[bytes
     missing = fetch(client, "/this-address-is-not-part-of-the-site")
     gone_list = "".join(f"{address}\n{address}/\n" for address in
                         (article_address(item["id"], item["title"]) for item in gone))
-    nginx_map = "".join(f"~^/articles/{item['id']}(/|$) 1;\n" for item in gone)
+    # keyed by the id alone: nginx looks exact keys up in a hash, where one regex per id would be tried in turn
+    nginx_map = "".join(f"{item['id']} 1;\n" for item in gone)
     return {
         "search/index.html": (static_links(notice).encode("utf-8"), stamp),
         NOT_FOUND_PAGE: (static_links(missing.get_data(as_text=True)).encode("utf-8"), stamp),

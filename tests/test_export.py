@@ -275,7 +275,7 @@ def test_a_withdrawal_rewrites_only_what_showed_the_item_and_lists_its_urls(app,
     assert "the publisher asked us to take it down" in main_text(body)
     gone = get(port, "/_gone.txt")[1].decode().split()
     assert address in gone
-    assert f"~^/articles/{item['id']}(/|$) 1;" in get(port, "/_gone.nginx.map")[1].decode()
+    assert f"{item['id']} 1;" in get(port, "/_gone.nginx.map")[1].decode().splitlines()
     assert item["title"] not in " ".join(title for page in walk_pages(lambda a: get(port, a)[1], "/") for title in page)
 
     rewritten = {file for file in after if before.get(file) != after[file]}
