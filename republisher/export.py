@@ -4,7 +4,8 @@ Every page is rendered by the app itself (its test client), so the export is the
 files (`/articles/12/slug` is `articles/12/slug/index.html`, linked as `/articles/12/slug/`), and the
 pager's `?before=CURSOR` becomes `…/page/CURSOR/`. Each build is a new directory under `DIR/builds/`;
 files whose bytes did not change are hard links to the previous build's, and `DIR/current` is switched
-to the new build by one rename.
+to the new build by one rename. Each text file of 1 KB or more has a gzip copy beside it (`NAME.gz`, for
+nginx's `gzip_static` and hosts like it), written, linked and gone with its file.
 """
 
 import fcntl
