@@ -2,6 +2,7 @@
 
 import re
 import socket
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 from republisher import ingest, storage
@@ -45,3 +46,10 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Python's plain static file server, without a log line per request."""
+
+    def log_message(self, *args):
+        """Say nothing."""

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -16,7 +16,7 @@ import pytest
 
 from republisher import create_app, decisions, export, storage, workflow
 
-from helpers import pipeline_config, refresh, sample_feed
+from helpers import QuietHandler, pipeline_config, refresh, sample_feed
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
 
@@ -56,26 +56,6 @@ def mirror(app, db, httpserver):
     workflow.withdraw(db, held["id"], reason="held back for the test")
     tides = add_source(app, db, httpserver, "/tides", numbered_feed(60))
     return {"harbor": storage.get_source(db, harbor), "tides": storage.get_source(db, tides)}
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    """Python's plain static file server, without a log line per request."""
-
-    def log_message(self, *args):
-        """Say nothing."""
-
-
-@pytest.fixture
-def static_server(tmp_path):
-    """A plain static file server on a free port of 127.0.0.1, serving DIR/current."""
-    root = tmp_path / "site"
-    root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root / "current")))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 def get(port: int, path: str) -> tuple[int, bytes, dict]:

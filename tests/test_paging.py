@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from republisher import export, site, storage, workflow
 
 from helpers import refresh
-from test_export import build_files, card_titles, get, next_link, static_server  # noqa: F401 (a fixture)
+from test_export import build_files, card_titles, get, next_link
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
 BREAK_IDS = [n for n in range(1, 20_000) if site.is_page_break(n)]
