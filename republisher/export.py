@@ -143,9 +143,9 @@ def render_stamp() -> str:
     return digest(FORMAT, settings, code_stamp())
 
 
-def site_stamp(db, rendered_by: str) -> str:
+def site_stamp(sources: list[dict], rendered_by: str) -> str:
     """What every listing shows beside its items: what renders it, and the sources."""
-    return digest(rendered_by, storage.public_sources(db))
+    return digest(rendered_by, sources)
 
 
 def published_rows(db):
@@ -260,19 +260,23 @@ def plan(db) -> tuple[str, list[Unit], list[dict]]:
     """Every file of the export with its stamp, and the withdrawn items."""
     settle_index(get_db())  # the site's own connection is read-only; the export writes as any writer does
     rendered_by = render_stamp()
-    stamp = site_stamp(db, rendered_by)
+    sources = storage.public_sources(db)
+    stamp = site_stamp(sources, rendered_by)
     rows = [summary(row) for row in published_rows(db)]
     # an article shows its own source alone: another source's edit or a new source leaves it as it is
-    source_stamps = {source["id"]: digest(rendered_by, source) for source in storage.public_sources(db)}
+    source_stamps = {source["id"]: digest(rendered_by, source) for source in sources}
     units = [Unit(article_file(row["id"], row["title"]), article_address(row["id"], row["title"]),
                   digest(source_stamps.get(row["source_id"]), row["digest"])) for row in rows]
     units += listing_units("", "/", rows, stamp) + feed_units("", "/", rows, stamp, empty_feed_date(db, rows))
-    for source in storage.public_sources(db):
-        own = [row for row in rows if row["source_id"] == source["id"]]
+    rows_by_source: dict[int, list[dict]] = {}
+    for row in rows:  # newest first, as each source's listing shows them
+        rows_by_source.setdefault(row["source_id"], []).append(row)
+    for source in sources:
+        own = rows_by_source.get(source["id"], [])
         base, address = f"sources/{source['slug']}/", f"/sources/{quote(source['slug'], safe='')}"
         units += listing_units(base, address, own, stamp)
         units += feed_units(base, address + "/", own, stamp, empty_feed_date(db, own, source["id"]))
-    units += sources_list_units(storage.public_sources(db), stamp)
+    units += sources_list_units(sources, stamp)
     units += sitemap_units(rows, stamp)
     units += [Unit(file, address, stamp) for file, address in (
         ("licenses/index.html", "/licenses"), ("robots.txt", "/robots.txt"), ("favicon.ico", "/favicon.ico"),
