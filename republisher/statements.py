@@ -200,14 +200,14 @@ def searched_hits(low: str, ascii: bool) -> list[int]:
     for word, forms in BODY_WORDS.items():
         at = low.find(word)
         while at != -1:
-            if (at == 0 or not low[at - 1].isalnum()) and (forms is None or low.startswith(forms, at)):
+            if starts_word(low, at) and (forms is None or low.startswith(forms, at)):
                 hits.append(at)
             at = low.find(word, at + len(word))
     for match in COPYRIGHT_OR_CC.finditer(low):
         add_copyright_or_cc(low, match.start(), hits)
     at = low.find("&")
     while at != -1:
-        if low.startswith(NUMERIC_COPYRIGHT, at) and (at == 0 or not low[at - 1].isalnum()):
+        if low.startswith(NUMERIC_COPYRIGHT, at) and starts_word(low, at):
             hits.append(at)
         at = low.find("&", at + 1)
     tail = max(0, len(low) - EDGE_REACH)
@@ -231,12 +231,12 @@ def listed_hits(low: str, occurrences: list[tuple[int, int]]) -> list[int]:
     for index, at in occurrences:
         kind, word, forms = SCANNED_KINDS[index]
         if kind == "word":
-            if (at == 0 or not low[at - 1].isalnum()) and (forms is None or low.startswith(forms, at)):
+            if starts_word(low, at) and (forms is None or low.startswith(forms, at)):
                 hits.append(at)
         elif kind == "opening":
             openings.append(at)
         elif kind == "numeric":
-            if at == 0 or not low[at - 1].isalnum():
+            if starts_word(low, at):
                 hits.append(at)
         elif kind == "edge" and (at >= tail or at + len(word) <= opening_edge):  # within either edge
             hits.append(at)
@@ -257,8 +257,13 @@ def add_copyright_or_cc(low: str, at: int, hits: list[int]) -> None:
         if not at or low[at - 1] != "(":
             return
         at -= 1
-    if at == 0 or not low[at - 1].isalnum():
+    if starts_word(low, at):
         hits.append(at)
+
+
+def starts_word(low: str, at: int) -> bool:
+    """Whether a keyword at this position starts a word (no letter or digit before it)."""
+    return at == 0 or not low[at - 1].isalnum()
 
 
 def has_any(text: str, words: tuple[str, ...]) -> bool:
