@@ -1,13 +1,9 @@
 """Shared fixtures: an app on a real SQLite file, its database, and sample feed bytes."""
 
-import threading
-from functools import partial
-from http.server import ThreadingHTTPServer
-
 import pytest
 from pytest_httpserver import HTTPServer
 
-from helpers import QuietHandler
+from helpers import serving_directory
 from republisher import create_app, storage
 
 
@@ -61,9 +57,5 @@ def static_server(tmp_path):
     """A plain static file server on a free port of 127.0.0.1, serving DIR/current (an export's root)."""
     root = tmp_path / "site"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root / "current")))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serving_directory(root / "current") as port:
+        yield root, port

@@ -2,7 +2,10 @@
 
 import re
 import socket
-from http.server import SimpleHTTPRequestHandler
+import threading
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from republisher import ingest, storage
@@ -53,3 +56,34 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, *args):
         """Say nothing."""
+
+
+@contextmanager
+def serving_directory(directory: Path, handler=QuietHandler):
+    """A threaded static file server on a free port of 127.0.0.1 for a directory; yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_in_threads(work, count: int = 6) -> None:
+    """Run a function in several threads at once and wait for them all."""
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def cc_by_rss(title: str, link: str, items: str) -> bytes:
+    """An RSS 2.0 feed under CC BY 4.0 (creativeCommons:license) around some <item> elements."""
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+            f'xmlns:creativeCommons="http://backend.userland.com/creativeCommonsRssModule"><channel>'
+            f"<title>{title}</title><link>{link}</link><description>d</description>"
+            f"<creativeCommons:license>https://creativecommons.org/licenses/by/4.0/</creativeCommons:license>"
+            f"{items}</channel></rss>").encode()

@@ -5,8 +5,6 @@ import http.client
 import json
 import os
 import threading
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -16,7 +14,7 @@ import pytest
 
 from republisher import create_app, decisions, export, storage, workflow
 
-from helpers import QuietHandler, pipeline_config, refresh, sample_feed
+from helpers import QuietHandler, cc_by_rss, pipeline_config, refresh, sample_feed, serving_directory
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
 
@@ -31,11 +29,7 @@ def numbered_feed(count: int) -> bytes:
         f"<pubDate>Tue, 24 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 +0000</pubDate>"
         f"<description>&lt;p&gt;Body of tide report {n}.&lt;/p&gt;</description></item>"
         for n in range(1, count + 1))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-            f'xmlns:creativeCommons="http://backend.userland.com/creativeCommonsRssModule"><channel>'
-            f"<title>Tide Tables</title><link>https://tides.example/</link><description>d</description>"
-            f"<creativeCommons:license>https://creativecommons.org/licenses/by/4.0/</creativeCommons:license>"
-            f"{items}</channel></rss>").encode()
+    return cc_by_rss("Tide Tables", "https://tides.example/", items)
 
 
 def add_source(app, db, httpserver, path: str, body: bytes) -> int:
@@ -376,12 +370,8 @@ def gzip_static_server(tmp_path):
     """A gzip_static-like file server on a free port of 127.0.0.1, serving DIR/current."""
     root = tmp_path / "gzip-site"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(GzipStaticHandler, directory=str(root / "current")))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serving_directory(root / "current", GzipStaticHandler) as port:
+        yield root, port
 
 
 def get_gzip(port: int, path: str) -> tuple[int, bytes, dict]:

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from republisher import export, site, storage, workflow
 
-from helpers import refresh
+from helpers import cc_by_rss, refresh
 from test_export import build_files, card_titles, get, next_link
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
@@ -124,11 +124,7 @@ def timed_feed(count: int) -> bytes:
         f"<pubDate>{format_datetime(start + timedelta(minutes=n))}</pubDate>"
         f"<description>&lt;p&gt;Body of report {n}.&lt;/p&gt;</description></item>"
         for n in range(1, count + 1))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-            f'xmlns:creativeCommons="http://backend.userland.com/creativeCommonsRssModule"><channel>'
-            f"<title>Reports</title><link>https://reports.example/</link><description>d</description>"
-            f"<creativeCommons:license>https://creativecommons.org/licenses/by/4.0/</creativeCommons:license>"
-            f"{items}</channel></rss>").encode()
+    return cc_by_rss("Reports", "https://reports.example/", items)
 
 
 def add_reports(app, db, httpserver, count: int, path: str = "/reports") -> dict:

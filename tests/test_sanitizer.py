@@ -2,12 +2,12 @@
 
 import dataclasses
 import random
-import threading
 
 import pytest
 
 from republisher import sanitizer
 from republisher.sanitizer import MAX_INPUT_CHARS, SanitizedHTML, plain_text, sanitize_html
+from helpers import run_in_threads
 from xss_checks import assert_inert, element_names, parse
 
 BASE = "https://example.org/news/2024/story.html"
@@ -384,11 +384,7 @@ def test_threads_each_get_the_same_answer():
         except Exception as exc:  # collected, so a failure shows in the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work)
     assert not errors
     assert results == [expected] * 120
 

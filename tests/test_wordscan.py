@@ -6,7 +6,6 @@ positions, or a license or a reservation of rights would be read on one machine 
 """
 
 import platform
-import threading
 from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
@@ -16,6 +15,8 @@ from republisher import parser, statements
 from republisher.errors import ParseError
 from republisher.textfold import fold
 from republisher.wordscan import WordScanner, hyperscan
+
+from helpers import run_in_threads
 
 PROPERTIES = settings(max_examples=400, derandomize=True, database=None, deadline=None,
                       suppress_health_check=[HealthCheck.too_slow])
@@ -90,11 +91,7 @@ def test_threads_scanning_at_once_get_their_own_positions():
                 if statements.keyword_hits(text, statements.SCANNED.occurrences(text)) != positions:
                     wrong.append(text)
 
-    threads = [threading.Thread(target=read_all) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(read_all)
     assert not wrong
 
 
