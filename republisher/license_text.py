@@ -18,7 +18,6 @@ import json
 import re
 from dataclasses import dataclass
 from importlib import resources
-from operator import itemgetter
 from typing import NamedTuple
 
 from ahocorasick_rs import AhoCorasick
@@ -526,7 +525,6 @@ def without_longer_openings(openings: dict[str, set[str]]) -> dict[str, set[str]
     return kept
 
 
-START = itemgetter(1)  # of a match (pattern, start, end)
 LITERAL_OPENING = 3  # letters of a phrase's opening after which its groups are no longer spelled out
 
 
@@ -586,22 +584,27 @@ def read_phrases(text: str, reader: PhraseReader) -> dict[str, tuple[tuple[int, 
     """phrases_in with a given reader."""
     folded = Folded(text)
     lowered = folded.text
+    # the openings found that start a word (as \w sees it), by where they start: most of a text's openings
+    # stand inside words ("ne" in "line"), and prose without any restriction is the usual case
+    starts = [(at, index) for index, at, _ in reader.finder.find_matches_as_indexes(lowered, overlapping=True)
+              if not at or not (lowered[at - 1].isalnum() or lowered[at - 1] == "_")]
     found: dict[str, list] = {}
-    ends = dict.fromkeys(reader.kinds, 0)
-    kinds_of = reader.opening_kinds
-    # the openings found, by where they start: each kind is read leftmost first and without overlaps
-    for index, at, _ in sorted(reader.finder.find_matches_as_indexes(lowered, overlapping=True), key=START):
-        if at and (lowered[at - 1].isalnum() or lowered[at - 1] == "_"):
-            continue  # inside a word, as \w sees it
-        for kind, regex in kinds_of[index]:
-            if at >= ends[kind]:
-                match = regex.match(lowered, at)
-                if match:
-                    found.setdefault(kind, []).append(match.span())
-                    ends[kind] = match.end()
+    if starts:
+        starts.sort()
+        ends = dict.fromkeys(reader.kinds, 0)
+        kinds_of = reader.opening_kinds
+        for at, index in starts:  # each kind is read leftmost first and without overlaps
+            for kind, regex in kinds_of[index]:
+                if at >= ends[kind]:
+                    match = regex.match(lowered, at)
+                    if match:
+                        found.setdefault(kind, []).append(match.span())
+                        ends[kind] = match.end()
     if not lowered.isascii():
         for kind, regex in reader.unbounded.items():
             found.setdefault(kind, []).extend(match.span() for match in regex.finditer(lowered))
+    if not found:
+        return {}
     return {kind: tuple(sorted(folded.span(start, end) for start, end in spans)) for kind, spans in found.items()}
 
 

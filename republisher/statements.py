@@ -287,6 +287,8 @@ def closing_hits(edge: str) -> tuple[int, ...]:
 def phrase_hits(text: str) -> tuple[int, ...]:
     """Where a restrictive or reserving phrase starts in a text."""
     found = license_text.term_phrases_in(text)
+    if not found:
+        return ()
     return tuple(start for kind in license_text.TERM_KINDS for start, _ in found.get(kind, ()))
 
 
