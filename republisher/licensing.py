@@ -450,16 +450,15 @@ def item_contradictions(decision: dict, license_id: str) -> list[dict]:
 def choose(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
     """The finding that decides, or None with the reason nothing can decide."""
     own = by_level["item"] + by_level["source"] + by_level["content"]  # what the item says of itself
-    held = next((f for f in own if f.kind == "unrecognized"), None)
-    if held is not None:
-        return None, f"unrecognized license: {describe(held)}"
+    for finding in own:
+        if finding.kind == "unrecognized":
+            return None, f"unrecognized license: {describe(finding)}"
     chosen, reason = choose_license(by_level)
     if chosen is None:
         return None, reason
     restrictions = [f for f in own if f.kind in RESTRICTIVE_KINDS and not allows(chosen, f)]
-    # an agency's name says most about why: name it first
-    restriction = min(restrictions, key=lambda f: RESTRICTIVE_KINDS.index(f.kind), default=None)
-    if restriction is not None:
+    if restrictions:  # an agency's name says most about why: name it first
+        restriction = min(restrictions, key=lambda f: RESTRICTIVE_KINDS.index(f.kind))
         return None, f"conflict: {describe(chosen)} but {describe(restriction)}"
     return chosen, None
 
@@ -519,11 +518,14 @@ def settle_level(level_findings: list[Finding]) -> tuple[Finding | None, str | N
         for second in named[index + 1:]:
             if not compatible(first, second):
                 return None, f"conflict: {describe(first)} but {describe(second)}"
-    other = next((f for f in level_findings if f.kind != "license" and not (named and allows(named[0], f))), None)
-    if named and other:
-        return None, f"conflict: {describe(named[0])} but {describe(other)}"
     if not named:
         return None, None
+    if len(named) < len(level_findings):
+        other = next((f for f in level_findings if f.kind != "license" and not allows(named[0], f)), None)
+        if other:
+            return None, f"conflict: {describe(named[0])} but {describe(other)}"
+    if named[0].exact:
+        return named[0], None
     return next((f for f in named if f.exact), named[0]), None
 
 
@@ -586,8 +588,11 @@ def decision(chosen: Finding | None, reason: str | None, findings: list[Finding]
     allowed = chosen is not None and licenses.permitted(chosen.license, policy)
     if chosen is not None and chosen.license and not allowed:
         reason = licenses.refusal(chosen.license)
-    stored = [finding.as_dict() for finding in findings]
-    evidence = next((stored[index] for index, finding in enumerate(findings) if finding is chosen), None)
+    stored, evidence = [], None
+    for finding in findings:
+        stored.append(finding.as_dict())
+        if finding is chosen and evidence is None:
+            evidence = stored[-1]
     return {
         "license": chosen.license if chosen else None,
         "allowed": allowed,

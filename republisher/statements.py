@@ -63,6 +63,7 @@ SCANNED_KINDS = (tuple(("word", word, forms) for word, forms in BODY_WORDS.items
                  + tuple(("edge", word, None) for word in EDGE_KEYWORDS)
                  + tuple(("marker", word, None) for word in MARKERS))
 SCANNED = WordScanner(tuple(word for _, word, _ in SCANNED_KINDS))
+MARKER_OF = tuple(word if kind == "marker" else None for kind, word, _ in SCANNED_KINDS)  # by scanned index
 VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
                        "param", "track"))
 WINDOW = 300  # characters read on each side of a keyword for its block
@@ -150,8 +151,9 @@ def find_statements(body: str, scan: bool = True) -> list[Statement]:
     view = Folded(body)
     low = view.text
     scanned = SCANNED.occurrences(low) if scan else None  # None also where the body is not ASCII
-    markers = None if scanned is None else {SCANNED_KINDS[index][1] for index, _ in scanned
-                                            if SCANNED_KINDS[index][0] == "marker"}
+    markers = None if scanned is None else {MARKER_OF[index] for index, _ in scanned}
+    if markers:
+        markers.discard(None)  # a keyword, not a marker
     has_images = "<" in body and (markers is None or "<img" in markers)
     images, more_images = find_images(view) if has_images else ([], False)
     found: list[Statement] = []
@@ -186,7 +188,7 @@ def keyword_hits(low: str, occurrences: list[tuple[int, int]] | None) -> list[in
     """
     ascii = low.isascii()  # the keywords not written in ASCII cannot stand in an ASCII body
     if ascii and len(low) <= QUICK_LOOK and not (
-            any(SCANNED_KINDS[index][0] != "marker" for index, _ in occurrences) if occurrences is not None
+            any(MARKER_OF[index] is None for index, _ in occurrences) if occurrences is not None
             else has_any(low, QUICK_WORDS)):
         return list(phrase_hits(low))  # a summary or a caption: only a restrictive phrase is left to find
     hits = listed_hits(low, occurrences) if occurrences is not None else searched_hits(low, ascii)
@@ -568,6 +570,8 @@ def rights_statements(text: str, edge: bool) -> list[Statement]:
 
 def dateline_statements(view: Folded) -> list[Statement]:
     """An agency's dateline at the start of the story's first lines ("WASHINGTON (Reuters) -")."""
+    if view.text.find("(", 0, DATELINE_REACH) == -1:  # folding keeps "(" and never moves a character later
+        return []
     head = view.slice(0, min(len(view.text), DATELINE_REACH))
     if "(" not in head:
         return []
