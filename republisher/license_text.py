@@ -27,6 +27,10 @@ from .textfold import Folded, fold, fold_pattern, text_cache, without_invisible
 
 SHORT_TEXT = 600  # characters; rights lines and sentences are shorter, article bodies longer
 CACHED_TEXT = 4096  # characters of a text up to which what it says is kept (rights lines, blocks)
+# characters below which a text's restrictive phrases are read again rather than kept: the short bodies
+# read for them are mostly summaries, which differ item by item (a body's closing part, which repeats,
+# is longer)
+UNKEPT_PHRASE_TEXT = 400
 # keywords where a license mention may start, in any text (folded spelling)
 LICENSE_KEYWORDS = ("creative", "cc", "attribution", "domain mark")
 # CC's name written in other scripts
@@ -573,7 +577,7 @@ def phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     return read_phrases(text, phrase_reader())
 
 
-@text_cache(max_chars=CACHED_TEXT)
+@text_cache(max_chars=CACHED_TEXT, min_chars=UNKEPT_PHRASE_TEXT)
 def term_phrases_in(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
     """phrases_in for the restrictive and reserving kinds alone (TERM_KINDS): what the keyword search
     asks of every body's closing part, without trying the agencies' names and the grants there too."""

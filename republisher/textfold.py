@@ -159,13 +159,16 @@ class TextCache:
     long texts cannot make the cache hold megabytes. When the texts kept pass max_bytes (as Python
     stores them), the least recently used go first. The texts are the keys, compared on every hit, so
     two texts never share an entry. Of texts longer than max_chars only the last one's result is
-    kept, under a digest of the text rather than the text itself.
+    kept, under a digest of the text rather than the text itself. A single text shorter than min_chars
+    is read again every time: where such texts seldom repeat (an item's summary), keeping one costs
+    about what reading it again does.
     """
 
-    def __init__(self, function, max_chars: int, max_bytes: int):
+    def __init__(self, function, max_chars: int, max_bytes: int, min_chars: int = 0):
         """Wrap a function whose arguments are texts and small values (numbers, flags, tuples of them)."""
         functools.update_wrapper(self, function)
         self.function, self.max_chars, self.max_bytes = function, max_chars, max_bytes
+        self.min_chars = min_chars
         self.entries: OrderedDict = OrderedDict()  # arguments -> (result, bytes of their texts)
         self.held = 0
         self.last_long: tuple | None = None  # (digest of the last text too long to keep, its result)
@@ -175,6 +178,8 @@ class TextCache:
     def __call__(self, *args, **keywords):
         """The function's result, from the cache when these texts were read before."""
         key = args + tuple(keywords.items()) if keywords else args
+        if len(key) == 1 and type(key[0]) is str and len(key[0]) < self.min_chars:
+            return self.function(*args)
         try:
             kept = self.entries.get(key)
         except TypeError:  # an argument that cannot be a key (a list): read it as it is
@@ -231,7 +236,8 @@ class TextCache:
 
     def cache_parameters(self) -> dict:
         """The bounds, named as functools' caches name theirs where they can."""
-        return {"maxsize": None, "max_chars": self.max_chars, "max_bytes": self.max_bytes}
+        return {"maxsize": None, "max_chars": self.max_chars, "max_bytes": self.max_bytes,
+                "min_chars": self.min_chars}
 
 
 def forget_read_texts() -> None:
@@ -240,9 +246,9 @@ def forget_read_texts() -> None:
         cache.cache_clear()
 
 
-def text_cache(max_chars: int, max_bytes: int = 1 << 20):
+def text_cache(max_chars: int, max_bytes: int = 1 << 20, min_chars: int = 0):
     """Decorate a function with a TextCache (by default up to 1 MiB of texts)."""
-    return lambda function: TextCache(function, max_chars, max_bytes)
+    return lambda function: TextCache(function, max_chars, max_bytes, min_chars)
 
 
 def digest_of(key: tuple) -> bytes:

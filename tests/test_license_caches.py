@@ -5,7 +5,7 @@ import gc
 import time
 import tracemalloc
 
-from republisher import licenses
+from republisher import license_text, licenses
 from republisher.licensing import decide_license
 from republisher.textfold import forget_read_texts
 
@@ -40,6 +40,19 @@ def test_hundred_long_rights_texts_leave_the_caches_small():
     finally:
         tracemalloc.stop()
     assert retained < RETAINED_BOUND, f"the caches kept {retained / 1e6:.1f} MB"
+
+
+def test_short_summaries_are_read_every_time_and_not_kept():
+    """200 items whose summaries differ and each restrict commercial use: each is held, and none of those
+    summaries stays in the phrase cache (a summary seldom repeats; keeping it cost what reading it does)."""
+    forget_read_texts()
+    for number in range(200):
+        entry = {"link": f"https://agency.example/{number}", "content": "<p>A story.</p>",
+                 "summary": f"Story {number} from the coast. Not for commercial use.",
+                 "raw": {"rights": "CC BY 4.0"}}
+        decision = decide_license(entry, FEED, policy=POLICY, seen_at=SEEN_AT)
+        assert decision["status"] == "blocked" and "non-commercial use only" in decision["reason"], decision
+    assert license_text.term_phrases_in.cache_info()["entries"] == 0
 
 
 def seconds_to_decide(body: str) -> float:
