@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import NamedTuple
 
-from ahocorasick_rs import AhoCorasick
+from ahocorasick_rs import AhoCorasick, Implementation
 
 from . import licenses
 from .textfold import Folded, fold, fold_pattern, text_cache, without_invisible
@@ -505,7 +505,8 @@ def build_phrase_reader(only: tuple[str, ...] | None) -> PhraseReader:
     order = list(phrases)
     # where an opening stands, only the phrases that open with it can match there: trying those alone
     # finds what the kind's whole alternation would (its branches keep their order)
-    return PhraseReader(AhoCorasick(ordered), tuple(
+    # a DFA: about a third fewer instructions per character than the default NFA, for a table built once
+    return PhraseReader(AhoCorasick(ordered, implementation=Implementation.DFA), tuple(
         tuple((kind, opening_regex(phrases[kind], opening)) for kind in sorted(openings[opening], key=order.index))
         for opening in ordered), {kind: [body for body, _ in phrases[kind]] for kind in order}, unbounded)
 
