@@ -307,10 +307,9 @@ def html_findings(entry: dict, item_url: str | None, context: Context) -> tuple[
     for body_name, body in bodies:
         for statement in statements.find_statements(body):
             if statement.scope == "item":
-                item.append(Finding(statement.license, "content", statement.found_in, statement.text, item_url,
-                                    context.seen_at, statement.kind, statement.exact, statement.location,
-                                    statement.party, statement.term,
-                                    statement.block if body_name == "content" else None))
+                kind, _, location, found_in, text, license_id, exact, party, term, _, block = statement
+                item.append(Finding._make((license_id, "content", found_in, text, item_url, context.seen_at, kind,
+                                           exact, location, party, term, block if body_name == "content" else None)))
             elif statement.scope == "media":
                 media.append(dict(statement.as_dict(), body=body_name))
             else:

@@ -463,8 +463,8 @@ def block_statements(view: Folded, span: tuple[int, int], images: list[Image],
     original = view.span(start, end)
     where = tuple(image.where for image in nearby_images(images, start)) if images else ()
     # built whole rather than with _replace, which costs more than the rest of a cached block's reading
-    return [Statement(*statement[:-1], original) if statement.scope == "item" else
-            Statement(*statement[:-2], where, None) if statement.scope == "media" else statement
+    return [Statement._make(statement[:-1] + (original,)) if statement.scope == "item" else
+            Statement._make(statement[:-2] + (where, None)) if statement.scope == "media" else statement
             for statement in found]
 
 
