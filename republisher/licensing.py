@@ -47,6 +47,7 @@ LICENSE_RELS = statements.LICENSE_RELS
 CC_RSS_MODULE = "creativecommonsrssmodule"  # both the userland and the harvard namespace URIs
 CC_RDF_MODULES = ("web.resource.org/cc/", "creativecommons.org/ns")
 MIN_QUOTE = 20  # characters an editor's quoted evidence must have
+SHORT_SUMMARY = 1000  # characters up to which a summary is read before it is looked for in the content
 CACHED_FEED_TEXT = 4096  # characters of a feed's rights text (or URL) up to which its reading is kept
 LICENSE_FLAGS = ("non_commercial", "no_derivatives")  # restrictions a license itself can carry, as registry flags
 TERM_WORDS = {"non_commercial": "non-commercial use only", "no_derivatives": "no derivatives",
@@ -300,21 +301,26 @@ def html_findings(entry: dict, item_url: str | None, context: Context) -> tuple[
     """(statements about the item, media credits, mentions of other works) in the entry's HTML."""
     content = entry.get("content") or ""
     summary = entry.get("summary") or ""
-    bodies = [("content", content)]
-    if summary and summary not in content:
-        bodies.append(("summary", summary))
+    found = [("content", statement) for statement in statements.find_statements(content)]
+    if summary and summary != content:
+        # a summary that is part of the content says nothing of its own; a short one is read before it is
+        # looked for there, since most say nothing and looking through a long content costs more
+        short = len(summary) <= SHORT_SUMMARY
+        if short or summary not in content:
+            of_summary = statements.find_statements(summary)
+            if of_summary and (not short or summary not in content):
+                found += [("summary", statement) for statement in of_summary]
     item, media, mentions = [], feed_media_credits(entry, content), []
-    for body_name, body in bodies:
-        for statement in statements.find_statements(body):
-            if statement.scope == "item":
-                kind, _, location, found_in, text, license_id, exact, party, term, _, block = statement
-                item.append(Finding._make((license_id, "content", found_in, text, item_url, context.seen_at, kind,
-                                           exact, location, party, term, block if body_name == "content" else None)))
-            elif statement.scope == "media":
-                media.append(dict(statement.as_dict(), body=body_name))
-            else:
-                mentions.append(Finding(statement.license, "content", statement.found_in, statement.text, item_url,
-                                        context.seen_at, kind="mention", exact=statement.exact, location="body"))
+    for body_name, statement in found:
+        if statement.scope == "item":
+            kind, _, location, found_in, text, license_id, exact, party, term, _, block = statement
+            item.append(Finding._make((license_id, "content", found_in, text, item_url, context.seen_at, kind,
+                                       exact, location, party, term, block if body_name == "content" else None)))
+        elif statement.scope == "media":
+            media.append(dict(statement.as_dict(), body=body_name))
+        else:
+            mentions.append(Finding(statement.license, "content", statement.found_in, statement.text, item_url,
+                                    context.seen_at, kind="mention", exact=statement.exact, location="body"))
     return item, media, mentions
 
 

@@ -359,3 +359,36 @@ def test_a_versionless_item_license_takes_the_version_the_feed_states():
     assert (decision["status"], decision["license"], decision["evidence"]["level"]) == ("pending", "CC-BY-3.0", "feed")
     assert hand_built("CC BY-SA", feed_license="https://creativecommons.org/licenses/by/3.0/")["license"] == (
         "CC-BY-SA-4.0")
+
+
+NOTICE = ("<p>All content by Northwind News Agency is licensed under a Creative Commons Attribution 4.0 "
+          "International License.</p>")
+STORY = "<p>The harbour reopened on Tuesday after the storm, the port authority said.</p>"
+
+
+def summary_entry(summary: str, content: str = STORY + NOTICE) -> dict:
+    """An item whose content ends with the agency's CC BY notice, with a given summary."""
+    return {"link": "https://agency.example/1", "content": content, "summary": summary, "raw": {}}
+
+
+@pytest.mark.parametrize("summary", [
+    "Not for commercial use.",  # short
+    "The harbour reopened after the storm. " * 40 + "Not for commercial use.",  # longer than a teaser
+])
+def test_a_summary_that_is_not_part_of_the_content_is_read(summary):
+    """A restriction stated only in the summary holds the item, whatever the summary's length."""
+    decision = decide_license(summary_entry(summary), {"title": "Agency", "url": FEED_URL, "raw": {}},
+                              policy=DEFAULT, seen_at=SEEN_AT)
+    assert decision["status"] == "blocked" and "non-commercial use only" in decision["reason"], decision
+
+
+@pytest.mark.parametrize("summary", [NOTICE, STORY + NOTICE, (STORY * 30) + NOTICE])
+def test_a_summary_that_is_part_of_the_content_adds_nothing(summary):
+    """A summary that repeats the content, or part of it (a teaser, or the whole body), does not state its
+    notice a second time: the item's findings are those of its content alone."""
+    content = STORY * 30 + NOTICE
+    feed = {"title": "Agency", "url": FEED_URL, "raw": {}}
+    alone = decide_license(summary_entry("", content), feed, policy=DEFAULT, seen_at=SEEN_AT)
+    decision = decide_license(summary_entry(summary, content), feed, policy=DEFAULT, seen_at=SEEN_AT)
+    assert decision["status"] == "pending" and decision["license"] == "CC-BY-4.0"
+    assert decision["findings"] == alone["findings"]
