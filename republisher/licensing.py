@@ -214,7 +214,7 @@ def metadata_claims(meta: dict, level: str, context: Context) -> tuple[tuple[str
     media = meta.get("media_license")
     if isinstance(media, dict) and isinstance(media.get("href") or media.get("content"), str):
         claims.append(("element", "media:license", media.get("href") or media["content"]))
-    rights = plain_text(meta.get("rights"), meta.get("rights_detail"))
+    rights = meta.get("rights") and plain_text(meta["rights"], meta.get("rights_detail"))
     if rights:
         claims.append(("rights", rights_label(level, context), rights))
     return tuple(claims)
@@ -613,14 +613,15 @@ def decision(chosen: Finding | None, reason: str | None, findings: list[Finding]
 def retained_rights(entry: dict, feed: dict) -> str | None:
     """The rights text to keep verbatim in the attribution: the item's, else its source's, else the feed's."""
     source = entry.get("source") or {}
-    return (entry.get("rights") or plain_text(source.get("rights"), source.get("rights_detail"))
+    return (entry.get("rights") or source.get("rights") and plain_text(source["rights"], source.get("rights_detail"))
             or feed.get("rights"))
 
 
 def attribution_party(entry: dict, feed: dict) -> str | None:
     """Who the item is credited to: its Atom source's title, else the feed's."""
     source = entry.get("source") or {}
-    return plain_text(source.get("title"), source.get("title_detail")) or feed.get("title") or None
+    return (source.get("title") and plain_text(source["title"], source.get("title_detail"))
+            or feed.get("title") or None)
 
 
 def feed_license(feed: dict, seen_at: str | None = None) -> dict | None:

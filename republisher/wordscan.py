@@ -39,7 +39,7 @@ class WordScanner:
     def occurrences(self, text: str) -> list[tuple[int, int]] | None:
         """(word index, start) of every occurrence of every word in an ASCII text, overlapping ones
         included, in no particular order; None when the text must be searched another way."""
-        database = self.database()
+        database = self._database or self.database()  # compiled once; the usual case needs no call
         if database is None or not text.isascii():
             return None  # byte offsets equal character offsets only in ASCII
         if not self._busy.acquire(blocking=False):
