@@ -424,6 +424,7 @@ class PhraseReader(NamedTuple):
     opening_kinds: tuple
     kinds: dict  # kind -> that kind's word-starting phrases (regex bodies), in the order they are tried
     unbounded: dict  # kind -> regex of the phrases that need not start a word (other scripts), or absent
+    openings: tuple  # the finder's openings, in its order
 
 
 def leading_alternatives(body: str) -> list[str]:
@@ -483,6 +484,12 @@ def term_phrase_reader() -> PhraseReader:
     return build_phrase_reader(TERM_KINDS)
 
 
+def term_openings() -> tuple[str, ...]:
+    """The literal openings of the restrictive and reserving phrases that start a word: a text in which
+    none stands at a word's start holds none of those phrases (in ASCII, where no phrase is unbounded)."""
+    return term_phrase_reader().openings
+
+
 def build_phrase_reader(only: tuple[str, ...] | None) -> PhraseReader:
     """phrase_reader, or for the kinds named only."""
     names = element_phrases()
@@ -508,7 +515,8 @@ def build_phrase_reader(only: tuple[str, ...] | None) -> PhraseReader:
     # a DFA: about a third fewer instructions per character than the default NFA, for a table built once
     return PhraseReader(AhoCorasick(ordered, implementation=Implementation.DFA), tuple(
         tuple((kind, opening_regex(phrases[kind], opening)) for kind in sorted(openings[opening], key=order.index))
-        for opening in ordered), {kind: [body for body, _ in phrases[kind]] for kind in order}, unbounded)
+        for opening in ordered), {kind: [body for body, _ in phrases[kind]] for kind in order}, unbounded,
+        tuple(ordered))
 
 
 def opening_regex(phrases: list[tuple[str, list[str]]], opening: str) -> re.Pattern:

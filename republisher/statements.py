@@ -63,6 +63,10 @@ SCANNED_KINDS = (tuple(("word", word, forms) for word, forms in BODY_WORDS.items
                  + tuple(("edge", word, None) for word in EDGE_KEYWORDS)
                  + tuple(("marker", word, None) for word in MARKERS))
 SCANNED = WordScanner(tuple(word for _, word, _ in SCANNED_KINDS))
+# a short body (a summary, a caption) is scanned for the restrictive phrases' openings too: where none
+# starts a word and no keyword stands, the body holds no statement but a dateline
+SHORT_SCANNED = WordScanner(SCANNED.words, word_starts=license_text.term_openings)
+PHRASE_OPENING = len(SCANNED_KINDS)  # SHORT_SCANNED's index for "a restrictive phrase may start here"
 MARKER_OF = tuple(word if kind == "marker" else None for kind, word, _ in SCANNED_KINDS)  # by scanned index
 VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
                        "param", "track"))
@@ -150,8 +154,17 @@ def find_statements(body: str, scan: bool = True) -> list[Statement]:
         return []
     view = Folded(body)
     low = view.text
-    scanned = SCANNED.occurrences(low) if scan else None  # None also where the body is not ASCII
+    short = len(low) <= QUICK_LOOK
+    scanned = (SHORT_SCANNED if short else SCANNED).occurrences(low) if scan else None  # None: not ASCII
+    phrases_may_stand = True
+    if short and scanned is not None:
+        phrases_may_stand = any(index == PHRASE_OPENING for index, _ in scanned)
+        if phrases_may_stand:
+            scanned = [found for found in scanned if found[0] != PHRASE_OPENING]
+        elif not scanned:  # no keyword, no marker, no restrictive phrase's opening: a dateline at most
+            return dateline_statements(view)
     markers = None if scanned is None else {MARKER_OF[index] for index, _ in scanned}
+    has_keyword = markers is None or None in markers  # None: not known
     if markers:
         markers.discard(None)  # a keyword, not a marker
     has_images = "<" in body and (markers is None or "<img" in markers)
@@ -164,7 +177,9 @@ def find_statements(body: str, scan: bool = True) -> list[Statement]:
             covered.append(region)
             found += credit_statements(text_of(view, region), [image], strict=False, start=region[0])
     blocks, read_until, more_blocks = 0, -1, False
-    for hit in keyword_hits(low, scanned):
+    # a short body with markers alone, and no phrase's opening, has no block to read
+    hits = keyword_hits(low, scanned) if phrases_may_stand or has_keyword else []
+    for hit in hits:
         if hit < read_until or covered and any(start <= hit < end for start, end in covered):
             continue  # in the block read for an earlier hit, or in an image's credit
         if blocks >= MAX_BLOCKS:

@@ -20,9 +20,14 @@ except ImportError:  # no wheel for this platform
 class WordScanner:
     """A compiled set of words, scanned by one thread at a time."""
 
-    def __init__(self, words: tuple[str, ...]):
-        """Compile lazily: the first ASCII body pays for it, an import never does."""
+    def __init__(self, words: tuple[str, ...], word_starts=None):
+        """Compile lazily: the first ASCII body pays for it, an import never does.
+
+        word_starts: a function giving more literals, of which only the first found at a word's start is
+        reported, under index len(words): whether any of them starts a word in the text.
+        """
         self.words = words
+        self.word_starts = word_starts
         self._database = None
         self._failed = hyperscan is None
         self._busy = threading.Lock()  # a database's scratch space serves one scan at a time
@@ -32,7 +37,7 @@ class WordScanner:
         if self._database is None and not self._failed:
             with self._busy:
                 if self._database is None and not self._failed:
-                    self._database = compile_words(self.words)
+                    self._database = compile_words(self.words, self.word_starts() if self.word_starts else ())
                     self._failed = self._database is None
         return self._database
 
@@ -57,13 +62,19 @@ def keep_occurrence(index: int, start: int, end: int, flags: int, found: list) -
     found.append((index, start))
 
 
-def compile_words(words: tuple[str, ...]):
-    """A block-mode database reporting each word's start, or None when Hyperscan cannot run here."""
+def compile_words(words: tuple[str, ...], word_starts: tuple[str, ...] = ()):
+    """A block-mode database reporting each word's start (and the first word start of any of word_starts,
+    as index len(words)), or None when Hyperscan cannot run here."""
+    expressions = [re.escape(word).encode("ascii") for word in words]
+    flags = [hyperscan.HS_FLAG_SOM_LEFTMOST] * len(words) if hyperscan else []
+    starts = [re.escape(word).encode("ascii") for word in word_starts if word.isascii()]
+    if starts:
+        expressions.append(rb"\b(?:" + b"|".join(starts) + b")")
+        flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
     try:
         database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        database.compile(expressions=[re.escape(word).encode("ascii") for word in words],
-                         ids=list(range(len(words))), elements=len(words),
-                         flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(words))
+        database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                         flags=flags)
     except hyperscan.error:  # e.g. a CPU without the instructions it needs
         return None
     return database

@@ -8,6 +8,7 @@ positions, or a license or a reservation of rights would be read on one machine 
 import platform
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,13 @@ def test_the_scan_runs_where_its_wheels_exist():
         assert hyperscan is not None
         assert sorted(scanner.occurrences("a licence (c) licensed")) == [(0, 2), (0, 14), (1, 11)]
     assert scanner.occurrences("a licence \u00e9crite") is None  # not ASCII: searched word by word
+
+
+@pytest.mark.skipif(hyperscan is None, reason="no Hyperscan wheel here: bodies are searched word by word")
+def test_openings_are_reported_once_and_only_at_a_word_start():
+    scanner = WordScanner(("licen",), word_starts=lambda: ("no", "for"))
+    assert scanner.occurrences("a knot, a licence") == [(0, 10)]  # "no" inside a word is not reported
+    assert [index for index, _ in scanner.occurrences("note it: not for sale, no")] == [1]  # the first only
 
 
 @PROPERTIES
@@ -99,7 +107,11 @@ BODY_PIECES = PIECES + ["<img src='a.jpg'>", "<figure>", "<div>", "licensed cc b
                         "<caption>", "<div class='credit'>", "<span class=\"byline\">", "</div>", "</span>",
                         "photo: ", "cc by-nc 2.0", "all content by x is licensed under cc by 4.0.",
                         "<a rel='license' href='https://creativecommons.org/licenses/by/4.0/'>", "</a>",
-                        "washington (reuters) - ", "getty images"]
+                        "washington (reuters) - ", "getty images",
+                        # a restrictive phrase and its openings, at a word's start and inside words, which a
+                        # short body's scan looks for
+                        "Not for commercial use.", "no derivatives", "not", "for", "line", "_no", "nicht",
+                        "ne pas", "reproduction prohibited", "do not republish", "personal use only"]
 
 
 @PROPERTIES
@@ -108,5 +120,8 @@ BODY_PIECES = PIECES + ["<img src='a.jpg'>", "<figure>", "<div>", "licensed cc b
          "<p>All content by X is licensed under CC BY 4.0.</p>")
 @example("<p>story</p><div class='credit'>Reuters</div><p>Licensed CC BY 4.0.</p>")
 @example("<p>story</p><figure><div>Licensed CC BY-NC 2.0</div></figure><p>All content by X is licensed under CC BY 4.0.</p>")
+@example("Story 3 from the coast. Not for commercial use.")  # a summary whose phrase starts a word
+@example("The line was closed for the winter.")  # openings inside words, and one that starts a word
+@example("<img src='a.jpg'> The ferry_not_ running.")  # a marker, and an opening after an underscore
 def test_a_scanned_body_says_what_a_searched_one_says(body):
     assert statements.find_statements(body) == statements.find_statements(body, scan=False)
