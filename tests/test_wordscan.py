@@ -111,7 +111,12 @@ BODY_PIECES = PIECES + ["<img src='a.jpg'>", "<figure>", "<div>", "licensed cc b
                         # a restrictive phrase and its openings, at a word's start and inside words, which a
                         # short body's scan looks for
                         "Not for commercial use.", "no derivatives", "not", "for", "line", "_no", "nicht",
-                        "ne pas", "reproduction prohibited", "do not republish", "personal use only"]
+                        "ne pas", "reproduction prohibited", "do not republish", "personal use only",
+                        # upper case, and paragraphs that make a body long
+                        "ALL RIGHTS RESERVED", "Licensed CC BY-NC 2.0", "<DIV CLASS='Credit'>", "&NBSP;",
+                        "WASHINGTON (Reuters) - ", "<P>", "</P>", "<IMG SRC='b.jpg'>", "Not For Commercial Use",
+                        "<p>" + "The Harbour Authority said on TUESDAY that the ferries would run again. " * 10 + "</p>",
+                        "<P>" + "Commuters (and their groups) WELCOMED the change. " * 12 + "</P>"]
 
 
 @PROPERTIES
@@ -123,5 +128,29 @@ BODY_PIECES = PIECES + ["<img src='a.jpg'>", "<figure>", "<div>", "licensed cc b
 @example("Story 3 from the coast. Not for commercial use.")  # a summary whose phrase starts a word
 @example("The line was closed for the winter.")  # openings inside words, and one that starts a word
 @example("<img src='a.jpg'> The ferry_not_ running.")  # a marker, and an opening after an underscore
+@example("<P>" + "Commuters (and their groups) WELCOMED the change. " * 60 + "</P><P>&NBSP;All Content by X is "
+         "Licensed under CC BY-NC 4.0.</P>")  # a long body in mixed case
 def test_a_scanned_body_says_what_a_searched_one_says(body):
+    assert statements.find_statements(body) == statements.find_statements(body, scan=False)
+
+
+# news prose in any case, with brackets, entities and block tags but none of the scan's words
+PROSE_PIECES = ["<P>The Harbour Authority said on TUESDAY that the ferries would run again.</P>",
+                "<p>Commuters (and their groups) WELCOMED the change, the mayor said.</p>",
+                "Rail services RESUMED at 5:40 a.m. &NBSP;on the coastal line. ", "<BR>", "<EM>Update:</EM> ",
+                "<DIV>The storm (a rare one) closed the QUAY for three days.</DIV>", "&amp; ", "(", ")",
+                "<H2>Weather</H2>", "It rained. " * 8]
+
+
+@PROPERTIES
+@given(st.lists(st.sampled_from(PROSE_PIECES), min_size=30, max_size=80).map("".join),
+       st.lists(st.sampled_from(BODY_PIECES), max_size=40).map("".join))
+@example("<P>It rained.</P>" * 200, "<p>ALL RIGHTS RESERVED &NBSP;(Reuters)</p>")
+# an upper-case block edge within a block's reach before a notice that stands mid-body
+@example("<p>" + "It rained. " * 400 + "</p><P>" + "Waves " * 40,
+         "This article is licensed under CC BY-NC 4.0.</P><P>" + "It rained. " * 100 + "</P>")
+def test_a_long_scanned_article_says_what_a_searched_one_says(prose, rest):
+    """A long article in mixed case, its notices mid-body or at its end, with block edges, brackets and
+    entities in any case before them: scanned, it says what it says searched word by word."""
+    body = prose + rest
     assert statements.find_statements(body) == statements.find_statements(body, scan=False)
