@@ -75,15 +75,16 @@ class Finding(NamedTuple):
 
     def as_dict(self) -> dict:
         """The finding as stored and shown to editors."""
-        found = {"license": self.license, "level": self.level, "level_no": LEVEL_NUMBERS[self.level],
-                 "found_in": self.found_in, "location": self.location or LOCATIONS.get(self.level, self.level),
-                 "matched": self.matched, "url": self.url, "seen_at": self.seen_at, "kind": self.kind}
-        if self.party:
-            found["party"] = self.party
-        if self.term:
-            found["term"] = self.term
-        if self.block:
-            found["block"] = list(self.block)
+        license_id, level, found_in, matched, url, seen_at, kind, _, location, party, term, block = self
+        found = {"license": license_id, "level": level, "level_no": LEVEL_NUMBERS[level], "found_in": found_in,
+                 "location": location or LOCATIONS.get(level, level), "matched": matched, "url": url,
+                 "seen_at": seen_at, "kind": kind}
+        if party:
+            found["party"] = party
+        if term:
+            found["term"] = term
+        if block:
+            found["block"] = list(block)
         return found
 
 
