@@ -455,6 +455,18 @@ def item_contradictions(decision: dict, license_id: str) -> list[dict]:
 
 def choose(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
     """The finding that decides, or None with the reason nothing can decide."""
+    content = by_level["content"]
+    if content and not (by_level["item"] or by_level["source"] or by_level["feed"] or by_level["editor_source"]):
+        # the agency case: only the item's own notice speaks, each of its findings naming one license;
+        # choose_by_precedence gives the same, through every rule that cannot apply here
+        license_id = content[0].license
+        if all(finding.kind == "license" and finding.license == license_id for finding in content):
+            return next((finding for finding in content if finding.exact), content[0]), None
+    return choose_by_precedence(by_level)
+
+
+def choose_by_precedence(by_level: dict[str, list[Finding]]) -> tuple[Finding | None, str | None]:
+    """choose, through every rule: levels by precedence, unrecognized notices, conflicts, restrictions."""
     own = by_level["item"] + by_level["source"] + by_level["content"]  # what the item says of itself
     for finding in own:
         if finding.kind == "unrecognized":

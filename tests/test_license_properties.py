@@ -6,7 +6,7 @@ import re
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from republisher import license_text, licenses, statements
+from republisher import license_text, licenses, licensing, statements
 from republisher.licensing import decide_license
 from republisher.textfold import DASHES, INVISIBLE, LOOKALIKES, Folded, fold
 from test_license_spellings import RESTRICTIVE
@@ -167,3 +167,29 @@ def test_the_restrictive_kinds_read_alone_are_read_as_with_the_others(text):
     every_kind = license_text.phrases_in.function(text)
     assert license_text.term_phrases_in.function(text) == {
         kind: spans for kind, spans in every_kind.items() if kind in license_text.TERM_KINDS}
+
+
+FINDING_LEVELS = ("item", "source", "feed", "content", "editor_source")
+FINDINGS = st.builds(
+    lambda license_id, level, kind, exact, term: licensing.Finding(
+        license_id, level, "html statement", f"{kind} {license_id}", "https://agency.example/1", "2026-01-01",
+        kind=kind, exact=exact, location="closing sentence", term=term),
+    st.sampled_from(["CC-BY-4.0", "CC-BY-2.0", "CC-BY-NC-4.0", "CC-BY-SA-4.0", None]),
+    st.sampled_from(FINDING_LEVELS),
+    st.sampled_from(["license", "license", "license", "unrecognized", "reserved", "restricted", "third_party"]),
+    st.booleans(), st.sampled_from([None, "non_commercial", "no_derivatives"]))
+
+
+@PROPERTIES
+@given(st.lists(FINDINGS, max_size=6), st.booleans())
+@example([licensing.Finding("CC-BY-4.0", "content", "html statement", "CC BY", None, "", exact=False),
+          licensing.Finding("CC-BY-4.0", "content", "html rel=license", "https://x", None, "")], True)
+def test_the_agency_case_is_chosen_as_every_rule_would_choose_it(findings, content_only):
+    """Where only the item's own notice speaks, choose takes a short way: it must end where the rules of
+    precedence, conflicts and restrictions end, the same finding (not an equal one) and the same reason."""
+    by_level = {level: [f._replace(level=level) for f in findings
+                        if (f.level == level if not content_only else level == "content")]
+                for level in FINDING_LEVELS}
+    chosen, reason = licensing.choose(by_level)
+    expected, expected_reason = licensing.choose_by_precedence(by_level)
+    assert chosen is expected and reason == expected_reason
