@@ -64,8 +64,9 @@ SCANNED_KINDS = (tuple(("word", word, forms) for word, forms in BODY_WORDS.items
                  + tuple(("marker", word, None) for word in MARKERS))
 SCANNED = WordScanner(tuple(word for _, word, _ in SCANNED_KINDS))
 # a short body (a summary, a caption) is scanned for the restrictive phrases' openings too: where none
-# starts a word and no keyword stands, the body holds no statement but a dateline
-SHORT_SCANNED = WordScanner(SCANNED.words, word_starts=license_text.term_openings)
+# starts a word and no keyword stands, the body holds no statement but a dateline; in any case, so that
+# such a body need not be folded to be scanned
+SHORT_SCANNED = WordScanner(SCANNED.words, word_starts=license_text.term_openings, caseless=True)
 PHRASE_OPENING = len(SCANNED_KINDS)  # SHORT_SCANNED's index for "a restrictive phrase may start here"
 MARKER_OF = tuple(word if kind == "marker" else None for kind, word, _ in SCANNED_KINDS)  # by scanned index
 VOID_TAGS = frozenset(("img", "br", "hr", "input", "source", "meta", "link", "wbr", "area", "embed", "col",
@@ -152,10 +153,16 @@ def find_statements(body: str, scan: bool = True) -> list[Statement]:
     """
     if not body:
         return []
+    scanned = None
+    if scan and len(body) <= QUICK_LOOK and body.isascii():  # a summary or a caption, scanned as written
+        scanned = SHORT_SCANNED.occurrences(body)
+        if scanned == [] and body.find("(", 0, DATELINE_REACH) == -1:
+            return []  # no keyword, marker or restrictive phrase's opening, nor a dateline's bracket
     view = Folded(body)
     low = view.text
     short = len(low) <= QUICK_LOOK
-    scanned = (SHORT_SCANNED if short else SCANNED).occurrences(low) if scan else None  # None: not ASCII
+    if scan and scanned is None:
+        scanned = (SHORT_SCANNED if short else SCANNED).occurrences(low)  # None: not ASCII
     phrases_may_stand = True
     if short and scanned is not None:
         phrases_may_stand = any(index == PHRASE_OPENING for index, _ in scanned)

@@ -20,14 +20,16 @@ except ImportError:  # no wheel for this platform
 class WordScanner:
     """A compiled set of words, scanned by one thread at a time."""
 
-    def __init__(self, words: tuple[str, ...], word_starts=None):
+    def __init__(self, words: tuple[str, ...], word_starts=None, caseless: bool = False):
         """Compile lazily: the first ASCII body pays for it, an import never does.
 
         word_starts: a function giving more literals, of which only the first found at a word's start is
-        reported, under index len(words): whether any of them starts a word in the text.
+        reported, under index len(words): whether any of them starts a word in the text. caseless: the
+        words are found in any case (they are written in lower case).
         """
         self.words = words
         self.word_starts = word_starts
+        self.caseless = caseless
         self._database = None
         self._failed = hyperscan is None
         self._busy = threading.Lock()  # a database's scratch space serves one scan at a time
@@ -37,7 +39,8 @@ class WordScanner:
         if self._database is None and not self._failed:
             with self._busy:
                 if self._database is None and not self._failed:
-                    self._database = compile_words(self.words, self.word_starts() if self.word_starts else ())
+                    self._database = compile_words(self.words, self.word_starts() if self.word_starts else (),
+                                                   self.caseless)
                     self._failed = self._database is None
         return self._database
 
@@ -62,15 +65,16 @@ def keep_occurrence(index: int, start: int, end: int, flags: int, found: list) -
     found.append((index, start))
 
 
-def compile_words(words: tuple[str, ...], word_starts: tuple[str, ...] = ()):
+def compile_words(words: tuple[str, ...], word_starts: tuple[str, ...] = (), caseless: bool = False):
     """A block-mode database reporting each word's start (and the first word start of any of word_starts,
     as index len(words)), or None when Hyperscan cannot run here."""
     expressions = [re.escape(word).encode("ascii") for word in words]
-    flags = [hyperscan.HS_FLAG_SOM_LEFTMOST] * len(words) if hyperscan else []
+    case = hyperscan.HS_FLAG_CASELESS if hyperscan and caseless else 0
+    flags = [hyperscan.HS_FLAG_SOM_LEFTMOST | case] * len(words) if hyperscan else []
     starts = [re.escape(word).encode("ascii") for word in word_starts if word.isascii()]
     if starts:
         expressions.append(rb"\b(?:" + b"|".join(starts) + b")")
-        flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
+        flags.append(hyperscan.HS_FLAG_SINGLEMATCH | case)
     try:
         database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
