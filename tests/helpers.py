@@ -80,6 +80,15 @@ def run_in_threads(work, count: int = 6) -> None:
         thread.join()
 
 
+def numbered_items(count: int, name: str, site: str, guid: str, published) -> str:
+    """<item> elements 1 to count: item N is "{name} N" at {site}N, its guid "{guid}-N", dated published(N)."""
+    return "".join(
+        f"<item><title>{name} {n}</title><link>{site}{n}</link><guid>{guid}-{n}</guid>"
+        f"<pubDate>{published(n)}</pubDate>"
+        f"<description>&lt;p&gt;Body of {name.lower()} {n}.&lt;/p&gt;</description></item>"
+        for n in range(1, count + 1))
+
+
 def cc_by_rss(title: str, link: str, items: str) -> bytes:
     """An RSS 2.0 feed under CC BY 4.0 (creativeCommons:license) around some <item> elements."""
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '

@@ -16,7 +16,7 @@ import pytest
 
 from republisher import accounts, storage, workflow
 
-from helpers import REPO, free_port, log_in, refresh, sample_feed
+from helpers import REPO, cc_by_rss, free_port, log_in, refresh, sample_feed
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
 HUGE = "9" * 30
@@ -115,10 +115,7 @@ def test_the_sitemaps_the_index_names_are_there(client, harbor):
 def test_the_cursor_the_site_writes_is_the_one_it_reads(app, db, client, httpserver):
     items = "".join(f"<item><title>Tide {n}</title><link>https://tides.example/{n}</link><guid>tide-{n}</guid>"
                     f"<description>Tides today {n}.</description></item>" for n in range(1, 46))
-    feed = ('<?xml version="1.0"?><rss version="2.0" xmlns:creativeCommons="http://backend.userland.com/'
-            'creativeCommonsRssModule"><channel><title>Tides</title><link>https://tides.example/</link>'
-            '<description>d</description><creativeCommons:license>https://creativecommons.org/licenses/by/'
-            f'4.0/</creativeCommons:license>{items}</channel></rss>').encode()
+    feed = cc_by_rss("Tides", "https://tides.example/", items)
     source_id = publish_feed(app, db, httpserver, "/tides", feed)
     slug = storage.get_source(db, source_id)["slug"]
     for start in ("/", "/search?q=tides", f"/sources/{slug}"):

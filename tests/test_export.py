@@ -14,7 +14,8 @@ import pytest
 
 from republisher import create_app, decisions, export, storage, workflow
 
-from helpers import QuietHandler, cc_by_rss, pipeline_config, refresh, sample_feed, serving_directory
+from helpers import (QuietHandler, cc_by_rss, numbered_items, pipeline_config, refresh, sample_feed,
+                     serving_directory)
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
 
@@ -24,11 +25,8 @@ FEEDS = ("feed.xml", "atom.xml", "feed.json")
 
 def numbered_feed(count: int) -> bytes:
     """An RSS feed under CC BY 4.0 with numbered items, enough for several pages of cards."""
-    items = "".join(
-        f"<item><title>Tide report {n}</title><link>https://tides.example/{n}</link><guid>tide-{n}</guid>"
-        f"<pubDate>Tue, 24 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 +0000</pubDate>"
-        f"<description>&lt;p&gt;Body of tide report {n}.&lt;/p&gt;</description></item>"
-        for n in range(1, count + 1))
+    items = numbered_items(count, "Tide report", "https://tides.example/", "tide",
+                           lambda n: f"Tue, 24 Nov 2026 {n % 24:02d}:{n % 60:02d}:00 +0000")
     return cc_by_rss("Tide Tables", "https://tides.example/", items)
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from republisher import export, site, storage, workflow
 
-from helpers import cc_by_rss, refresh
+from helpers import cc_by_rss, numbered_items, refresh
 from test_export import build_files, card_titles, get, next_link
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
@@ -119,11 +119,8 @@ def test_a_change_rewrites_one_page_usually_and_a_few_at_most():
 def timed_feed(count: int) -> bytes:
     """An RSS feed under CC BY 4.0 of numbered reports a minute apart (report N is the Nth oldest)."""
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    items = "".join(
-        f"<item><title>Report {n}</title><link>https://reports.example/{n}</link><guid>report-{n}</guid>"
-        f"<pubDate>{format_datetime(start + timedelta(minutes=n))}</pubDate>"
-        f"<description>&lt;p&gt;Body of report {n}.&lt;/p&gt;</description></item>"
-        for n in range(1, count + 1))
+    items = numbered_items(count, "Report", "https://reports.example/", "report",
+                           lambda n: format_datetime(start + timedelta(minutes=n)))
     return cc_by_rss("Reports", "https://reports.example/", items)
 
 
