@@ -206,7 +206,8 @@ def find_statements(body: str, scan: bool = True) -> list[Statement]:
 def keyword_hits(low: str, occurrences: list[tuple[int, int]] | None) -> list[int]:
     """Where a license or a reservation of rights may be written, sorted.
 
-    occurrences: SCANNED.occurrences(low), or None to search word by word.
+    occurrences: a scan's occurrences in low (SCANNED's, or SHORT_SCANNED's without its phrase
+    openings), or None to search word by word.
     """
     ascii = low.isascii()  # the keywords not written in ASCII cannot stand in an ASCII body
     if ascii and len(low) <= QUICK_LOOK and not (
@@ -595,7 +596,7 @@ def dateline_statements(view: Folded) -> list[Statement]:
     if view.text.find("(", 0, DATELINE_REACH) == -1:  # folding keeps "(" and never moves a character later
         return []
     head = view.slice(0, min(len(view.text), DATELINE_REACH))
-    if "(" not in head:
+    if "(" not in head:  # the folded one was a full-width bracket
         return []
     lines = [line for line in fragment_text(head).split("\n") if line.strip()][:3]
     for line in lines:

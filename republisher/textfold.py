@@ -178,7 +178,8 @@ class TextCache:
     def __call__(self, *args, **keywords):
         """The function's result, from the cache when these texts were read before."""
         key = args + tuple(keywords.items()) if keywords else args
-        if len(key) == 1 and type(key[0]) is str and len(key[0]) < self.min_chars:
+        single = len(key) == 1 and type(key[0]) is str  # one text, the usual case: measured without a walk
+        if single and len(key[0]) < self.min_chars:
             return self.function(*args)
         try:
             kept = self.entries.get(key)
@@ -190,7 +191,7 @@ class TextCache:
             except KeyError:  # evicted by another thread in between
                 pass
             return kept[0]
-        if len(key) == 1 and type(key[0]) is str:  # one text, the usual case: measured without a walk
+        if single:
             longest, size = len(key[0]), sys.getsizeof(key[0])
         else:
             longest, size = longest_text(key), text_bytes(key)

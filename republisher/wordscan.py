@@ -45,8 +45,9 @@ class WordScanner:
         return self._database
 
     def occurrences(self, text: str) -> list[tuple[int, int]] | None:
-        """(word index, start) of every occurrence of every word in an ASCII text, overlapping ones
-        included, in no particular order; None when the text must be searched another way."""
+        """(word index, start) of every occurrence of every word in an ASCII text (in any case, for a
+        caseless scanner), overlapping ones included, in no particular order; None when the text must
+        be searched another way."""
         database = self._database or self.database()  # compiled once; the usual case needs no call
         if database is None or not text.isascii():
             return None  # byte offsets equal character offsets only in ASCII
@@ -69,8 +70,8 @@ def compile_words(words: tuple[str, ...], word_starts: tuple[str, ...] = (), cas
     """A block-mode database reporting each word's start (and the first word start of any of word_starts,
     as index len(words)), or None when Hyperscan cannot run here."""
     expressions = [re.escape(word).encode("ascii") for word in words]
-    case = hyperscan.HS_FLAG_CASELESS if hyperscan and caseless else 0
-    flags = [hyperscan.HS_FLAG_SOM_LEFTMOST | case] * len(words) if hyperscan else []
+    case = hyperscan.HS_FLAG_CASELESS if caseless else 0
+    flags = [hyperscan.HS_FLAG_SOM_LEFTMOST | case] * len(words)
     starts = [re.escape(word).encode("ascii") for word in word_starts if word.isascii()]
     if starts:
         expressions.append(rb"\b(?:" + b"|".join(starts) + b")")
